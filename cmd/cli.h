@@ -1,0 +1,98 @@
+/* The ipstor command: one table of commands drives dispatch, help,
+ * completion and the man-page coverage test. Handlers parse, confirm,
+ * call libipstor, print through output.c, and return 0 or -errno. */
+#ifndef IPSTOR_CLI_H
+#define IPSTOR_CLI_H
+#include <popt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ipstor.h"
+
+struct json_object;
+
+enum cmd_flags {
+	CMD_WRITES = 1 << 0,	  /* changes state: accepts --dry-run */
+	CMD_DESTRUCTIVE = 1 << 1, /* needs --yes (or a tty answer) */
+	CMD_HIDDEN = 1 << 2,	  /* not in help or completion */
+};
+
+struct cli;
+
+struct cmd {
+	const char *name;
+	const char *args; /* "NAME DEV...": documents and completes args */
+	const char *summary;
+	int (*run)(struct cli *c, int argc, const char **argv);
+	const struct poptOption *opts;
+	const struct cmd *sub; /* a group: NULL-terminated table */
+	unsigned flags;
+	int min_args, max_args; /* max -1: unlimited */
+};
+
+/* Options of every command; reset before each command runs (the shell and
+ * batch mode run many commands in one process). */
+struct opts {
+	/* global */
+	int json, yes, dry_run, quiet, verbose, bytes, help, no_lock_wait;
+	int lock_timeout;
+	/* pool */
+	char *chunk_size, *md_size;
+	int force;
+	/* vol */
+	char *pool, *size, *offset, *length;
+	int thin, stripes, contiguous;
+};
+extern struct opts opt;
+void opts_reset(void);
+
+struct cli {
+	struct ipstor_ctx *ctx;
+	struct opts pre; /* global options given before the group */
+	bool stdin_tty, stdout_tty;
+	const char *cmdline; /* "pool create": for messages */
+};
+
+/* dispatch.c */
+extern const struct cmd ipstor_commands[];
+extern const struct poptOption global_options[];
+int cli_run(struct cli *c, int argc, const char **argv);
+const struct cmd *cmd_find(const struct cmd *table, const char *word,
+			   bool quiet);
+void cmd_usage(FILE *f, const struct cmd *group, const struct cmd *cmd);
+/* Destructive commands: --yes, or a 'y' on a tty; -ECANCELED otherwise. */
+int cli_confirm(struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int cli_batch(struct cli *c, const char *file, bool keep_going);
+
+/* output.c */
+enum col_type { COL_STR, COL_SIZE, COL_INT, COL_BOOL, COL_LEN };
+struct column {
+	const char *header;
+	const char *key; /* "a.b" reaches into nested objects */
+	enum col_type type;
+};
+void out_json(struct json_object *o);
+/* {"version":1, key: arr} with --json; a table otherwise. */
+void out_list(const char *key, struct json_object *arr,
+	      const struct column *cols);
+/* One object: "key: value" lines, or JSON under {"version":1, key: o}. */
+void out_object(const char *key, struct json_object *o,
+		const struct column *fields);
+/* Message for a person, on stdout unless --quiet or --json. */
+void out_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_error(int err, const char *fallback);
+int exit_code(int err);
+char *fmt_size(uint64_t v, char *buf, size_t len);
+int parse_size_opt(const char *name, const char *s, uint64_t *out);
+
+/* complete.c */
+int cmd_complete(struct cli *c, int argc, const char **argv);
+
+/* the command groups */
+extern const struct cmd disk_commands[];
+extern const struct cmd pool_commands[];
+extern const struct cmd vol_commands[];
+
+#endif

@@ -1,0 +1,73 @@
+/* Device I/O goes through this vtable so that new kinds of member device
+ * (a fault-injection device, Ceph RBD) plug in without touching the pool
+ * or the map. A backend is byte-addressed and thread-safe. */
+#ifndef IPSTOR_BACKEND_H
+#define IPSTOR_BACKEND_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct backend;
+
+struct backend_ops {
+	const char *kind;
+	/* Whole-length transfers: short reads/writes are retried; a read past
+	 * the end of the device is -EIO. */
+	int (*pread)(struct backend *be, void *buf, size_t len, uint64_t off);
+	/* fua: durable on return (RWF_DSYNC or a flush). */
+	int (*pwrite)(struct backend *be, const void *buf, size_t len,
+		      uint64_t off, bool fua);
+	int (*flush)(struct backend *be);
+	/* After zero the range reads as zeroes (a hole where possible). */
+	int (*zero)(struct backend *be, uint64_t off, uint64_t len);
+	/* A hint that the range is unused; contents become undefined. */
+	int (*discard)(struct backend *be, uint64_t off, uint64_t len);
+	void (*close)(struct backend *be);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	char *path;
+	uint64_t size;
+	bool is_blockdev;
+	dev_t dev;   /* st_rdev of a block device, st_dev of a file */
+	ino_t ino;   /* 0 for block devices */
+	int fd;
+};
+
+enum backend_open_flags {
+	BACKEND_RDWR = 1 << 0,
+	BACKEND_EXCL = 1 << 1, /* block devices: O_EXCL (not mounted/held) */
+};
+
+/* Opens a member device by its spec (today a path to a block device or a
+ * regular file). Errors carry a message naming the path. */
+int backend_open(const char *spec, unsigned flags, struct backend **out);
+void backend_close(struct backend *be);
+
+static inline int backend_pread(struct backend *be, void *buf, size_t len,
+				uint64_t off)
+{
+	return be->ops->pread(be, buf, len, off);
+}
+static inline int backend_pwrite(struct backend *be, const void *buf,
+				 size_t len, uint64_t off, bool fua)
+{
+	return be->ops->pwrite(be, buf, len, off, fua);
+}
+static inline int backend_flush(struct backend *be)
+{
+	return be->ops->flush(be);
+}
+static inline int backend_zero(struct backend *be, uint64_t off, uint64_t len)
+{
+	return be->ops->zero(be, off, len);
+}
+static inline int backend_discard(struct backend *be, uint64_t off,
+				  uint64_t len)
+{
+	return be->ops->discard(be, off, len);
+}
+
+#endif

@@ -1,0 +1,191 @@
+/* libipstor: pools of heterogeneous devices, volumes carved out of them
+ * through a copy-on-write chunk map, and the local data path.
+ *
+ * Every function returns 0 (or a count) on success and a negative errno on
+ * failure; ipstor_last_error() then holds a sentence for the user. The
+ * library never prints. Descriptions of pools and volumes are returned as
+ * json-c objects: the same data model serves the CLI's text and --json
+ * output and, later, the worker's control socket. */
+#ifndef IPSTOR_H
+#define IPSTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct json_object;
+struct ipstor_ctx;
+struct ipstor_pool;
+struct ipstor_vol;
+
+#define IPSTOR_VERSION "0.1.0"
+#define IPSTOR_JSON_VERSION 1
+#define IPSTOR_DEFAULT_STATE_DIR "/var/lib/ipstor"
+
+/* ---- context ------------------------------------------------------- */
+
+enum ipstor_log_level {
+	IPSTOR_LOG_ERR,
+	IPSTOR_LOG_WARN,
+	IPSTOR_LOG_INFO,
+	IPSTOR_LOG_DEBUG,
+};
+typedef void (*ipstor_log_fn)(int level, const char *msg, void *data);
+
+enum ipstor_ctx_flags {
+	IPSTOR_CTX_DRY_RUN = 1 << 0,	 /* validate and lock, write nothing */
+	IPSTOR_CTX_NO_LOCK_WAIT = 1 << 1, /* fail with -EWOULDBLOCK at once */
+};
+
+/* state_dir NULL: $IPSTOR_STATE_DIR, else IPSTOR_DEFAULT_STATE_DIR. */
+int ipstor_ctx_new(struct ipstor_ctx **out, const char *state_dir);
+void ipstor_ctx_free(struct ipstor_ctx *ctx);
+void ipstor_ctx_set_log(struct ipstor_ctx *ctx, ipstor_log_fn fn, void *data);
+void ipstor_ctx_set_flags(struct ipstor_ctx *ctx, unsigned flags);
+unsigned ipstor_ctx_flags(const struct ipstor_ctx *ctx);
+/* Milliseconds to wait for a pool lock; negative waits forever. */
+void ipstor_ctx_set_lock_timeout(struct ipstor_ctx *ctx, int ms);
+const char *ipstor_ctx_state_dir(const struct ipstor_ctx *ctx);
+
+const char *ipstor_last_error(void);
+void ipstor_clear_last_error(void);
+
+/* ---- pools --------------------------------------------------------- */
+
+struct ipstor_pool_create_opts {
+	uint32_t chunk_size; /* 0: default (256 KiB) */
+	uint64_t md_size;    /* bytes per metadata copy; 0: default (1 MiB) */
+	bool force;	     /* overwrite foreign signatures */
+};
+
+int ipstor_pool_create(struct ipstor_ctx *ctx, const char *name,
+		       const char *const *devs, int ndevs,
+		       const struct ipstor_pool_create_opts *opts);
+
+/* Every pool found on the devices the state dir lists:
+ * {"version":1,"pools":[...]} with what the metadata says (no map walk). */
+int ipstor_pool_list(struct ipstor_ctx *ctx, struct json_object **out);
+
+enum ipstor_open_flags {
+	IPSTOR_OPEN_RDWR = 1 << 0,     /* exclusive lock, maps loaded */
+	IPSTOR_OPEN_REPAIR = 1 << 1,   /* with RDWR: rewrite damaged copies */
+	IPSTOR_OPEN_NO_REPAIR = 1 << 2 /* with RDWR: leave damage for check */
+};
+int ipstor_pool_open(struct ipstor_ctx *ctx, const char *name,
+		     unsigned flags, struct ipstor_pool **out);
+/* Commits what is pending, unlocks, frees. Returns the commit's status. */
+int ipstor_pool_close(struct ipstor_pool *pool);
+const char *ipstor_pool_name(const struct ipstor_pool *pool);
+
+/* Make everything written so far durable: data, then maps, then the
+ * metadata copies on every device. */
+int ipstor_pool_commit(struct ipstor_pool *pool);
+
+int ipstor_pool_describe(struct ipstor_pool *pool, struct json_object **out);
+int ipstor_pool_extend(struct ipstor_pool *pool, const char *const *devs,
+		       int ndevs, bool force);
+/* Wipes labels and metadata from every member and forgets the pool. */
+int ipstor_pool_destroy(struct ipstor_pool *pool);
+
+/* Read labels on devs, add every member of the pool(s) found to the state
+ * dir's device list. Result: {"version":1,"pools":[names imported]}. */
+int ipstor_pool_import(struct ipstor_ctx *ctx, const char *const *devs,
+		       int ndevs, struct json_object **out);
+
+/* Check reads everything and reports: {"version":1,"pool":...,"problems":
+ * [{"severity":"error"|"warning","object":...,"message":...}],
+ * "repairable":bool}. Returns 0 when clean, -EUCLEAN when problems were
+ * found (the report is still produced). */
+int ipstor_pool_check(struct ipstor_ctx *ctx, const char *name,
+		      struct json_object **out);
+/* Rewrites damaged labels and metadata copies from the newest valid copy.
+ * Same report shape as check, listing what was repaired. */
+int ipstor_pool_repair(struct ipstor_ctx *ctx, const char *name,
+		       struct json_object **out);
+/* Raw view of every label and metadata copy on every member. */
+int ipstor_pool_dump(struct ipstor_ctx *ctx, const char *name,
+		     struct json_object **out);
+
+/* ---- volumes ------------------------------------------------------- */
+
+struct ipstor_vol_create_opts {
+	uint64_t size;
+	bool thin;
+	uint32_t stripes; /* 0: every device of the pool */
+	bool contiguous;  /* one device, consecutive chunks */
+};
+
+int ipstor_vol_create(struct ipstor_pool *pool, const char *name,
+		      const struct ipstor_vol_create_opts *opts);
+int ipstor_vol_delete(struct ipstor_pool *pool, const char *name);
+int ipstor_vol_rename(struct ipstor_pool *pool, const char *name,
+		      const char *newname);
+/* Shrinking drops the data past the new end. */
+int ipstor_vol_resize(struct ipstor_pool *pool, const char *name,
+		      uint64_t size);
+int ipstor_vol_describe(struct ipstor_pool *pool, const char *name,
+			struct json_object **out);
+/* Array of volume descriptions. */
+int ipstor_vol_list(struct ipstor_pool *pool, struct json_object **out);
+
+/* Every volume of every pool (or of one pool), read without locks from
+ * the newest metadata copies: {"version":1,"volumes":[...]}. */
+int ipstor_vol_list_all(struct ipstor_ctx *ctx, const char *pool,
+			struct json_object **out);
+
+/* Resolve "POOL/VOL", or a bare "VOL" that exactly one pool holds. */
+#define IPSTOR_NAME_BUF 65
+int ipstor_vol_locate(struct ipstor_ctx *ctx, const char *ref,
+		      char pool[IPSTOR_NAME_BUF], char vol[IPSTOR_NAME_BUF]);
+
+/* Sizes are rounded up to this granularity. */
+#define IPSTOR_VOL_ALIGN 4096u
+
+/* ---- data path ----------------------------------------------------- */
+
+enum ipstor_io_flags {
+	IPSTOR_IO_FUA = 1 << 0,	     /* durable before returning */
+	IPSTOR_IO_NO_HOLE = 1 << 1,  /* zero: keep the space allocated */
+	IPSTOR_IO_FAST_ZERO = 1 << 2 /* zero: fail -ENOTSUP rather than
+					write zeroes slowly */
+};
+
+int ipstor_vol_open(struct ipstor_pool *pool, const char *name,
+		    struct ipstor_vol **out);
+void ipstor_vol_close(struct ipstor_vol *vol);
+uint64_t ipstor_vol_size(const struct ipstor_vol *vol);
+/* All calls are safe from many threads at once. Ranges must lie within the
+ * volume (-EINVAL otherwise, with nothing done). */
+int ipstor_vol_pread(struct ipstor_vol *vol, void *buf, size_t len,
+		     uint64_t off);
+int ipstor_vol_pwrite(struct ipstor_vol *vol, const void *buf, size_t len,
+		      uint64_t off, unsigned flags);
+int ipstor_vol_flush(struct ipstor_vol *vol);
+int ipstor_vol_trim(struct ipstor_vol *vol, uint64_t len, uint64_t off,
+		    unsigned flags);
+int ipstor_vol_zero(struct ipstor_vol *vol, uint64_t len, uint64_t off,
+		    unsigned flags);
+
+/* Allocation status of [off, off+len): calls fn for consecutive extents.
+ * 'allocated' false means a hole that reads as zeroes. fn returning
+ * non-zero stops the walk with that value. */
+typedef int (*ipstor_extent_fn)(uint64_t off, uint64_t len, bool allocated,
+				void *data);
+int ipstor_vol_block_status(struct ipstor_vol *vol, uint64_t off,
+			    uint64_t len, ipstor_extent_fn fn, void *data);
+
+/* ---- disks --------------------------------------------------------- */
+
+/* Block devices (libudev) and the devices in the state dir's list, with
+ * size, model, signatures (libblkid) and whether each is in use:
+ * {"version":1,"disks":[...]}. */
+int ipstor_disk_list(struct ipstor_ctx *ctx, struct json_object **out);
+
+/* ---- helpers shared with the CLI ----------------------------------- */
+
+int ipstor_parse_size(const char *s, uint64_t *out);
+char *ipstor_format_size(uint64_t v, char *buf, size_t len);
+int ipstor_check_name(const char *what, const char *name);
+
+#endif

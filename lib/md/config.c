@@ -1,0 +1,338 @@
+#include "config.h"
+#include "../map/addr.h"
+#include "../map/tree.h"
+#include "../pool/pool.h"
+#include "../util/err.h"
+#include "../util/timefmt.h"
+#include "../util/uuid.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- encoding ------------------------------------------------------- */
+
+static json_object *jstr_u64(uint64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return json_object_new_string(buf);
+}
+
+static json_object *juuid(const uint8_t u[16])
+{
+	char s[UUID_STR_LEN];
+	uuid_format(u, s);
+	return json_object_new_string(s);
+}
+
+static json_object *jtime(int64_t t)
+{
+	char s[32];
+	return json_object_new_string(time_format_rfc3339(t, s, sizeof(s)));
+}
+
+char *config_encode(const struct ipstor_pool *p)
+{
+	json_object *root = json_object_new_object();
+	json_object_object_add(root, "format",
+			       json_object_new_string("ipstor-pool"));
+	json_object_object_add(root, "schema",
+			       json_object_new_int(CONFIG_SCHEMA));
+
+	json_object *pool = json_object_new_object();
+	json_object_object_add(pool, "name", json_object_new_string(p->name));
+	json_object_object_add(pool, "uuid", juuid(p->uuid));
+	json_object_object_add(pool, "chunk_size",
+			       json_object_new_int64(p->chunk_size));
+	json_object_object_add(pool, "metadata_copy_size",
+			       jstr_u64(p->slot_size));
+	json_object_object_add(pool, "created", jtime(p->created));
+	json_object_object_add(root, "pool", pool);
+
+	json_object *devs = json_object_new_array();
+	for (uint32_t i = 0; i < p->ndevs; i++) {
+		const struct pdev *d = &p->devs[i];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "index", json_object_new_int64(i));
+		json_object_object_add(o, "uuid", juuid(d->uuid));
+		json_object_object_add(o, "path",
+				       json_object_new_string(d->path ? d->path
+								      : ""));
+		json_object_object_add(o, "size", jstr_u64(d->geo.dev_size));
+		json_object_object_add(o, "data_offset",
+				       jstr_u64(d->geo.data_off));
+		json_object_object_add(o, "chunks",
+				       jstr_u64(d->geo.data_chunks));
+		json_object_object_add(o, "used_chunks", jstr_u64(d->used));
+		json_object_array_add(devs, o);
+	}
+	json_object_object_add(root, "devices", devs);
+
+	json_object *vols = json_object_new_array();
+	for (const struct pvol *v = p->vols; v; v = v->next) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(v->name));
+		json_object_object_add(o, "uuid", juuid(v->uuid));
+		json_object_object_add(o, "size", jstr_u64(v->size));
+		json_object_object_add(o, "thin", json_object_new_boolean(v->thin));
+		json_object_object_add(o, "contiguous",
+				       json_object_new_boolean(v->contiguous));
+		json_object *st = json_object_new_array();
+		for (uint32_t k = 0; k < v->nstripes; k++)
+			json_object_array_add(
+				st, json_object_new_int64(v->stripe_devs[k]));
+		json_object_object_add(o, "stripe_devices", st);
+		json_object_object_add(o, "created", jtime(v->created));
+		json_object *map = json_object_new_object();
+		json_object_object_add(map, "root", jstr_u64(v->map.root_addr));
+		json_object_object_add(map, "depth",
+				       json_object_new_int(v->map.depth));
+		json_object_object_add(o, "map", map);
+		json_object_object_add(o, "mapped_chunks", jstr_u64(v->mapped));
+		json_object *own = json_object_new_object();
+		json_object_object_add(own, "server", NULL);
+		json_object_object_add(own, "generation",
+				       jstr_u64(v->owner_generation));
+		json_object_object_add(o, "owner", own);
+		json_object_array_add(vols, o);
+	}
+	json_object_object_add(root, "volumes", vols);
+
+	char *out = strdup(json_object_to_json_string_ext(
+		root, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	return out;
+}
+
+/* ---- decoding ------------------------------------------------------- */
+
+static int bad(const char *what)
+{
+	return ipstor_fail(-EBADMSG, "metadata: %s", what);
+}
+
+static json_object *get(json_object *o, const char *key, json_type t)
+{
+	json_object *v;
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, t))
+		return NULL;
+	return v;
+}
+
+static int get_u64str(json_object *o, const char *key, uint64_t *out)
+{
+	json_object *v = get(o, key, json_type_string);
+	if (!v)
+		return -EBADMSG;
+	const char *s = json_object_get_string(v);
+	char *end;
+	if (!*s || *s == '-' || *s == '+')
+		return -EBADMSG;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EBADMSG;
+	*out = x;
+	return 0;
+}
+
+static int get_int(json_object *o, const char *key, int64_t min, int64_t max,
+		   int64_t *out)
+{
+	json_object *v = get(o, key, json_type_int);
+	if (!v)
+		return -EBADMSG;
+	int64_t x = json_object_get_int64(v);
+	if (x < min || x > max)
+		return -EBADMSG;
+	*out = x;
+	return 0;
+}
+
+static int get_uuid(json_object *o, const char *key, uint8_t out[16])
+{
+	json_object *v = get(o, key, json_type_string);
+	return v ? uuid_parse(json_object_get_string(v), out) : -EBADMSG;
+}
+
+static int get_time(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v = get(o, key, json_type_string);
+	return v ? time_parse_rfc3339(json_object_get_string(v), out)
+		 : -EBADMSG;
+}
+
+static int get_bool(json_object *o, const char *key, bool *out)
+{
+	json_object *v = get(o, key, json_type_boolean);
+	if (!v)
+		return -EBADMSG;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int decode_devices(struct ipstor_pool *p, json_object *arr)
+{
+	size_t n = json_object_array_length(arr);
+	if (n == 0 || n > ADDR_MAX_DEVS)
+		return bad("device list is empty or too long");
+	p->devs = calloc(n, sizeof(*p->devs));
+	if (!p->devs)
+		return -ENOMEM;
+	p->ndevs = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		struct pdev *d = &p->devs[i];
+		int64_t idx;
+		json_object *path = get(o, "path", json_type_string);
+		if (get_int(o, "index", 0, (int64_t)n - 1, &idx) ||
+		    (size_t)idx != i || get_uuid(o, "uuid", d->uuid) || !path ||
+		    get_u64str(o, "size", &d->geo.dev_size) ||
+		    get_u64str(o, "data_offset", &d->geo.data_off) ||
+		    get_u64str(o, "chunks", &d->geo.data_chunks) ||
+		    get_u64str(o, "used_chunks", &d->used))
+			return bad("malformed device entry");
+		d->index = (uint32_t)i;
+		d->path = strdup(json_object_get_string(path));
+		if (!d->path)
+			return -ENOMEM;
+		/* the rest of the geometry follows from the pool's */
+		struct label *g = &d->geo;
+		g->version = MD_FORMAT_VERSION;
+		g->dev_index = d->index;
+		memcpy(g->pool_uuid, p->uuid, 16);
+		memcpy(g->dev_uuid, d->uuid, 16);
+		g->chunk_size = p->chunk_size;
+		g->slot_size = p->slot_size;
+		g->slot_off[0] = MD_BLOCK;
+		if (g->dev_size % MD_BLOCK ||
+		    g->dev_size < 2 * (MD_BLOCK + p->slot_size) ||
+		    g->data_off < MD_BLOCK + p->slot_size)
+			return bad("impossible device geometry");
+		g->slot_off[1] = g->dev_size - MD_BLOCK - p->slot_size;
+		if (g->data_off > g->slot_off[1] || g->data_chunks == 0 ||
+		    g->data_chunks > (g->slot_off[1] - g->data_off) /
+					     p->chunk_size ||
+		    d->used > g->data_chunks)
+			return bad("impossible device geometry");
+	}
+	return 0;
+}
+
+static int decode_volume(struct ipstor_pool *p, json_object *o,
+			 struct pvol **out)
+{
+	struct pvol *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	json_object *name = get(o, "name", json_type_string);
+	json_object *st = get(o, "stripe_devices", json_type_array);
+	json_object *map = get(o, "map", json_type_object);
+	json_object *own = get(o, "owner", json_type_object);
+	int64_t depth;
+	if (!name || !st || !map || !own ||
+	    name_check("volume", json_object_get_string(name)) ||
+	    get_uuid(o, "uuid", v->uuid) || get_u64str(o, "size", &v->size) ||
+	    get_bool(o, "thin", &v->thin) ||
+	    get_bool(o, "contiguous", &v->contiguous) ||
+	    get_time(o, "created", &v->created) ||
+	    get_u64str(map, "root", &v->map.root_addr) ||
+	    get_int(map, "depth", 1, TREE_MAX_DEPTH, &depth) ||
+	    get_u64str(o, "mapped_chunks", &v->mapped) ||
+	    get_u64str(own, "generation", &v->owner_generation))
+		return bad("malformed volume entry");
+	strcpy(v->name, json_object_get_string(name));
+	v->map.depth = (uint8_t)depth;
+	uint64_t nchunks = vol_nchunks(p, v->size);
+	if (v->size == 0 || v->size % IPSTOR_VOL_ALIGN ||
+	    nchunks > tree_capacity(v->map.depth))
+		return bad("volume size does not fit its map");
+	size_t ns = json_object_array_length(st);
+	if (ns == 0 || ns > p->ndevs)
+		return bad("malformed volume stripe list");
+	v->nstripes = (uint32_t)ns;
+	v->stripe_devs = calloc(ns, sizeof(uint32_t));
+	if (!v->stripe_devs)
+		return -ENOMEM;
+	for (size_t k = 0; k < ns; k++) {
+		json_object *e = json_object_array_get_idx(st, k);
+		if (!json_object_is_type(e, json_type_int) ||
+		    json_object_get_int64(e) < 0 ||
+		    json_object_get_int64(e) >= p->ndevs)
+			return bad("malformed volume stripe list");
+		v->stripe_devs[k] = (uint32_t)json_object_get_int64(e);
+	}
+	return 0;
+}
+
+int config_decode(struct ipstor_pool *p, const char *text)
+{
+	enum json_tokener_error jerr;
+	json_object *root = json_tokener_parse_verbose(text, &jerr);
+	if (!root)
+		return bad("configuration is not valid JSON");
+	int r = -EBADMSG;
+	json_object *fmt = get(root, "format", json_type_string);
+	json_object *pool = get(root, "pool", json_type_object);
+	json_object *devs = get(root, "devices", json_type_array);
+	json_object *vols = get(root, "volumes", json_type_array);
+	json_object *name = get(pool, "name", json_type_string);
+	int64_t schema, chunk;
+	if (!fmt || strcmp(json_object_get_string(fmt), "ipstor-pool") ||
+	    get_int(root, "schema", 1, INT32_MAX, &schema)) {
+		r = bad("not an ipstor pool configuration");
+		goto out;
+	}
+	if (schema > CONFIG_SCHEMA) {
+		r = ipstor_fail(-EOPNOTSUPP,
+				"metadata schema %" PRId64
+				" is newer than this ipstor understands (%d)",
+				schema, CONFIG_SCHEMA);
+		goto out;
+	}
+	if (!pool || !devs || !vols || !name ||
+	    get_uuid(pool, "uuid", p->uuid) ||
+	    get_int(pool, "chunk_size", CHUNK_MIN, CHUNK_MAX, &chunk) ||
+	    (chunk & (chunk - 1)) ||
+	    get_u64str(pool, "metadata_copy_size", &p->slot_size) ||
+	    p->slot_size < MD_MIN_SLOT_SIZE ||
+	    p->slot_size > MD_MAX_SLOT_SIZE || p->slot_size % MD_BLOCK ||
+	    get_time(pool, "created", &p->created) ||
+	    name_check("pool", json_object_get_string(name))) {
+		r = bad("malformed pool entry");
+		goto out;
+	}
+	strcpy(p->name, json_object_get_string(name));
+	p->chunk_size = (uint32_t)chunk;
+	p->chunk_shift = (unsigned)__builtin_ctz(p->chunk_size);
+	memcpy(&p->tag, p->uuid, sizeof(p->tag));
+	if ((r = decode_devices(p, devs)))
+		goto out;
+
+	struct pvol **tail = &p->vols;
+	for (size_t i = 0; i < json_object_array_length(vols); i++) {
+		struct pvol *v = NULL;
+		r = decode_volume(p, json_object_array_get_idx(vols, i), &v);
+		if (v) {
+			*tail = v;
+			tail = &v->next;
+		}
+		if (r)
+			goto out;
+		for (struct pvol *w = p->vols; w != v; w = w->next)
+			if (!strcmp(w->name, v->name)) {
+				r = bad("two volumes share a name");
+				goto out;
+			}
+	}
+	r = 0;
+out:
+	json_object_put(root);
+	return r;
+}

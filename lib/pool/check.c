@@ -1,0 +1,325 @@
+/* pool check / repair / dump: read every copy, say what is wrong, fix
+ * only what can be rebuilt from a good copy, never guess. */
+#include "pool.h"
+#include "scan.h"
+#include "../map/load.h"
+#include "../state/state.h"
+#include "../util/err.h"
+#include "../util/uuid.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct report {
+	json_object *problems;
+	int errors;
+};
+
+static void add(struct report *rep, const char *severity, const char *object,
+		const char *msg, bool repairable)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "severity", json_object_new_string(severity));
+	json_object_object_add(o, "object", json_object_new_string(object));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_object_add(o, "repairable",
+			       json_object_new_boolean(repairable));
+	json_object_array_add(rep->problems, o);
+	if (!strcmp(severity, "error"))
+		rep->errors++;
+}
+
+static void map_problem(void *data, const char *object, const char *msg)
+{
+	add(data, "error", object, msg, false);
+}
+
+static const char *what_err(int err)
+{
+	return err == -ENODATA	   ? "missing"
+	       : err == -EOPNOTSUPP ? "written by a newer ipstor"
+				    : "damaged";
+}
+
+static void check_copies(struct ipstor_pool *p, struct report *rep)
+{
+	char obj[300], msg[300];
+	for (uint32_t i = 0; i < p->ndevs; i++) {
+		struct pdev *d = &p->devs[i];
+		if (!d->found) {
+			char u[UUID_STR_LEN];
+			uuid_format(d->uuid, u);
+			snprintf(obj, sizeof(obj), "device %u", i);
+			snprintf(msg, sizeof(msg),
+				 "not found (uuid %s, last seen at '%s'); "
+				 "import it or restore it",
+				 u, d->path);
+			add(rep, "error", obj, msg, false);
+			continue;
+		}
+		snprintf(obj, sizeof(obj), "device '%s'", d->path);
+		for (int c = 0; c < 2; c++) {
+			if (!d->label_err[c])
+				continue;
+			snprintf(msg, sizeof(msg), "label copy %d (%s) is %s",
+				 c, c ? "at the end" : "at the start",
+				 what_err(d->label_err[c]));
+			add(rep, "error", obj, msg,
+			    d->label_err[c] != -EOPNOTSUPP);
+		}
+		for (int s = 0; s < 2; s++) {
+			if (!d->slot_err[s])
+				continue;
+			snprintf(msg, sizeof(msg), "metadata copy %d is %s", s,
+				 what_err(d->slot_err[s]));
+			add(rep, "error", obj, msg,
+			    d->slot_err[s] != -EOPNOTSUPP);
+		}
+		if (!d->slot_err[0] && !d->slot_err[1] &&
+		    d->slot_seq[0] != p->seq && d->slot_seq[1] != p->seq) {
+			snprintf(msg, sizeof(msg),
+				 "metadata copies are behind (sequence "
+				 "%" PRIu64 ", newest %" PRIu64
+				 "): an interrupted commit; the next write "
+				 "updates them",
+				 d->slot_seq[0] > d->slot_seq[1]
+					 ? d->slot_seq[0]
+					 : d->slot_seq[1],
+				 p->seq);
+			add(rep, "notice", obj, msg, true);
+		}
+	}
+}
+
+static void check_counters(struct ipstor_pool *p, const uint64_t *recorded,
+			   struct report *rep)
+{
+	char obj[300], msg[200];
+	for (uint32_t i = 0; i < p->ndevs; i++) {
+		if (!p->devs[i].be || recorded[i] == p->devs[i].used)
+			continue;
+		snprintf(obj, sizeof(obj), "device '%s'", p->devs[i].path);
+		snprintf(msg, sizeof(msg),
+			 "metadata records %" PRIu64 " chunks in use, the maps "
+			 "use %" PRIu64,
+			 recorded[i], p->devs[i].used);
+		add(rep, "error", obj, msg, true);
+	}
+}
+
+static json_object *finish(struct ipstor_pool *p, struct report *rep,
+			   const char *key)
+{
+	json_object *o = json_object_new_object();
+	char u[UUID_STR_LEN];
+	uuid_format(p->uuid, u);
+	json_object_object_add(o, "version",
+			       json_object_new_int(IPSTOR_JSON_VERSION));
+	json_object_object_add(o, "pool", json_object_new_string(p->name));
+	json_object_object_add(o, "uuid", json_object_new_string(u));
+	json_object_object_add(o, "sequence",
+			       json_object_new_int64((int64_t)p->seq));
+	json_object_object_add(o, "clean",
+			       json_object_new_boolean(rep->errors == 0));
+	json_object_object_add(o, key, rep->problems);
+	return o;
+}
+
+/* Shared-lock open that tolerates damage: for check and dump. */
+static int open_inspect(struct ipstor_ctx *ctx, const char *name,
+			struct ipstor_pool **out, struct scan *s)
+{
+	uint8_t uuid[16];
+	int fd, r = scan_state(ctx, NULL, s);
+	if (r)
+		return r;
+	r = scan_find_pool(s, name, uuid);
+	scan_free(s);
+	if (r || (r = lock_pool(ctx, uuid, name, false, &fd)))
+		return r;
+	if ((r = scan_state(ctx, NULL, s))) {
+		lock_release(fd);
+		return r;
+	}
+	if ((r = pool_from_scan(ctx, s, uuid, out))) {
+		scan_free(s);
+		lock_release(fd);
+		return r;
+	}
+	(*out)->lock_fd = fd;
+	if ((r = pool_open_devices(*out, false))) {
+		pool_free(*out);
+		scan_free(s);
+	}
+	return r;
+}
+
+int ipstor_pool_check(struct ipstor_ctx *ctx, const char *name,
+		      struct json_object **out)
+{
+	struct ipstor_pool *p;
+	struct scan s;
+	int r = open_inspect(ctx, name, &p, &s);
+	if (r)
+		return r;
+	scan_free(&s);
+	struct report rep = {json_object_new_array(), 0};
+	check_copies(p, &rep);
+	bool all_there = true;
+	for (uint32_t i = 0; i < p->ndevs; i++)
+		all_there &= p->devs[i].found;
+	if (all_there) {
+		uint64_t *recorded = calloc(p->ndevs, sizeof(uint64_t));
+		if (!recorded) {
+			pool_free(p);
+			json_object_put(rep.problems);
+			return -ENOMEM;
+		}
+		for (uint32_t i = 0; i < p->ndevs; i++)
+			recorded[i] = p->devs[i].used;
+		struct load_report lr = {map_problem, &rep};
+		int before = rep.errors;
+		r = maps_load(p, &lr);
+		if (!r && rep.errors == before)
+			check_counters(p, recorded, &rep);
+		free(recorded);
+		if (r) {
+			pool_free(p);
+			json_object_put(rep.problems);
+			return r;
+		}
+	}
+	*out = finish(p, &rep, "problems");
+	r = rep.errors ? ipstor_fail(-EUCLEAN,
+				     "pool '%s': %d problem%s found", p->name,
+				     rep.errors, rep.errors == 1 ? "" : "s")
+		       : 0;
+	pool_free(p);
+	return r;
+}
+
+static void note_repair(void *data, const char *object, const char *msg)
+{
+	add(data, "repaired", object, msg, true);
+}
+
+int ipstor_pool_repair(struct ipstor_ctx *ctx, const char *name,
+		       struct json_object **out)
+{
+	struct ipstor_pool *p;
+	int r = ipstor_pool_open(ctx, name,
+				 IPSTOR_OPEN_RDWR | IPSTOR_OPEN_NO_REPAIR, &p);
+	if (r)
+		return r == -EUCLEAN
+			       ? ipstor_fail_prefix(r, "cannot repair pool "
+						       "'%s': ",
+						    name)
+			       : r;
+	struct report rep = {json_object_new_array(), 0};
+	if (!ctx_dry_run(ctx))
+		r = pool_repair_copies(p, note_repair, &rep);
+	if (!r) {
+		/* a commit also rewrites the recorded counters */
+		p->config_dirty = true;
+		r = pool_commit(p);
+	}
+	if (r) {
+		json_object_put(rep.problems);
+		pool_free(p);
+		return r;
+	}
+	*out = finish(p, &rep, "repaired");
+	return ipstor_pool_close(p);
+}
+
+/* ---- dump ----------------------------------------------------------- */
+
+static json_object *jstatus(int err)
+{
+	return json_object_new_string(err == 0 ? "ok" : what_err(err));
+}
+
+static json_object *dump_label(const struct found *f, int c)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "copy", json_object_new_int(c));
+	json_object_object_add(o, "status", jstatus(f->label_err[c]));
+	return o;
+}
+
+int ipstor_pool_dump(struct ipstor_ctx *ctx, const char *name,
+		     struct json_object **out)
+{
+	struct ipstor_pool *p;
+	struct scan s;
+	int r = open_inspect(ctx, name, &p, &s);
+	if (r)
+		return r;
+	json_object *devs = json_object_new_array();
+	for (int i = 0; i < s.n; i++) {
+		struct found *f = &s.f[i];
+		if (!f->identified || memcmp(f->pool_uuid, p->uuid, 16))
+			continue;
+		json_object *d = json_object_new_object();
+		char u[UUID_STR_LEN];
+		uuid_format(f->dev_uuid, u);
+		json_object_object_add(d, "path", json_object_new_string(f->path));
+		json_object_object_add(d, "uuid", json_object_new_string(u));
+		json_object *lab = json_object_new_array();
+		for (int c = 0; c < 2; c++)
+			json_object_array_add(lab, dump_label(f, c));
+		json_object_object_add(d, "labels", lab);
+		if (!f->label_err[0] || !f->label_err[1]) {
+			json_object *g = json_object_new_object();
+			const struct label *l = &f->label;
+			json_object_object_add(g, "device_index",
+					       json_object_new_int64(l->dev_index));
+			json_object_object_add(g, "size",
+					       json_object_new_int64((int64_t)l->dev_size));
+			json_object_object_add(g, "chunk_size",
+					       json_object_new_int64(l->chunk_size));
+			json_object_object_add(g, "metadata_copy_size",
+					       json_object_new_int64((int64_t)l->slot_size));
+			json_object_object_add(g, "data_offset",
+					       json_object_new_int64((int64_t)l->data_off));
+			json_object_object_add(g, "chunks",
+					       json_object_new_int64((int64_t)l->data_chunks));
+			json_object_object_add(d, "geometry", g);
+		}
+		json_object *slots = json_object_new_array();
+		for (int c = 0; c < 2; c++) {
+			json_object *so = json_object_new_object();
+			json_object_object_add(so, "slot", json_object_new_int(c));
+			json_object_object_add(so, "status",
+					       jstatus(f->slot[c].err));
+			json_object_object_add(
+				so, "sequence",
+				f->slot[c].err ? NULL
+					       : json_object_new_int64(
+							 (int64_t)f->slot[c].h.seq));
+			json_object_object_add(
+				so, "config",
+				f->slot[c].json
+					? json_tokener_parse(f->slot[c].json)
+					: NULL);
+			json_object_array_add(slots, so);
+		}
+		json_object_object_add(d, "metadata_copies", slots);
+		json_object_array_add(devs, d);
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "version",
+			       json_object_new_int(IPSTOR_JSON_VERSION));
+	json_object_object_add(o, "pool", json_object_new_string(p->name));
+	json_object_object_add(o, "sequence",
+			       json_object_new_int64((int64_t)p->seq));
+	json_object_object_add(o, "devices", devs);
+	*out = o;
+	scan_free(&s);
+	pool_free(p);
+	return 0;
+}

@@ -1,0 +1,75 @@
+#include "pool.h"
+#include "../map/load.h"
+#include "../map/tree.h"
+#include "../state/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ipstor_pool *pool_alloc(struct ipstor_ctx *ctx)
+{
+	struct ipstor_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->ctx = ctx;
+	p->lock_fd = -1;
+	pthread_rwlockattr_t a;
+	pthread_rwlockattr_init(&a);
+	/* writers must not starve behind a steady stream of I/O */
+	pthread_rwlockattr_setkind_np(
+		&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&p->md_lock, &a);
+	pthread_rwlock_init(&p->io_lock, &a);
+	pthread_rwlockattr_destroy(&a);
+	pthread_mutex_init(&p->commit_lock, NULL);
+	return p;
+}
+
+void pvol_free(struct pvol *v)
+{
+	if (!v)
+		return;
+	free(v->stripe_devs);
+	free(v);
+}
+
+void pool_free(struct ipstor_pool *p)
+{
+	if (!p)
+		return;
+	if (p->maps_loaded)
+		maps_unload(p);
+	for (uint32_t i = 0; i < p->ndevs; i++) {
+		backend_close(p->devs[i].be);
+		free(p->devs[i].path);
+	}
+	free(p->devs);
+	while (p->vols) {
+		struct pvol *v = p->vols;
+		p->vols = v->next;
+		pvol_free(v);
+	}
+	lock_release(p->lock_fd);
+	pthread_rwlock_destroy(&p->md_lock);
+	pthread_rwlock_destroy(&p->io_lock);
+	pthread_mutex_destroy(&p->commit_lock);
+	free(p);
+}
+
+struct pvol *pool_find_vol(struct ipstor_pool *p, const char *name)
+{
+	for (struct pvol *v = p->vols; v; v = v->next)
+		if (!strcmp(v->name, name))
+			return v;
+	return NULL;
+}
+
+uint64_t vol_nchunks(const struct ipstor_pool *p, uint64_t size)
+{
+	return (size + p->chunk_size - 1) >> p->chunk_shift;
+}
+
+const char *ipstor_pool_name(const struct ipstor_pool *p)
+{
+	return p->name;
+}

@@ -1,0 +1,148 @@
+/* The in-memory pool: what the newest metadata copy says, plus (for a pool
+ * opened read-write) the map trees and the space accounting derived from
+ * them. Internal to libipstor. */
+#ifndef IPSTOR_POOL_H
+#define IPSTOR_POOL_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../ctx.h"
+#include "../io/backend.h"
+#include "../map/node.h"
+#include "../md/format.h"
+#include "../util/names.h"
+
+struct pdev {
+	uint32_t index;
+	uint8_t uuid[16];
+	char *path;	     /* where it was found (or last seen) */
+	struct backend *be;  /* NULL when the device is missing */
+	struct label geo;    /* geometry, from the labels / config */
+	uint64_t used;	     /* chunks in use (derived once maps load) */
+	uint32_t *refs;	     /* per chunk, see map/space.h */
+	uint64_t hint;	     /* next chunk the allocator tries */
+	/* what the last scan found on the device */
+	bool found;
+	int label_err[2];
+	int slot_err[2];
+	uint64_t slot_seq[2];
+};
+
+struct vmap {
+	uint64_t root_addr; /* 0: empty, every chunk unmapped */
+	uint8_t depth;	    /* levels; covers NODE_ENTRIES^depth chunks */
+	struct node *root;  /* resolved once maps load */
+};
+
+struct pvol {
+	char name[NAME_LEN_MAX + 1];
+	uint8_t uuid[16];
+	uint64_t size;
+	bool thin;
+	bool contiguous;
+	uint32_t nstripes;
+	uint32_t *stripe_devs; /* device indexes, round-robin order */
+	int64_t created;
+	uint64_t owner_generation; /* bumped by a takeover (failover) */
+	struct vmap map;
+	uint64_t mapped; /* chunks mapped */
+	int open_count;
+	struct pvol *next;
+};
+
+struct pending {
+	uint64_t *v; /* data chunk addresses; map blocks with PENDING_MD set */
+	size_t n, cap;
+};
+#define PENDING_MD (1ull << 63)
+
+struct mdchunk {
+	uint64_t chunk; /* data address of a chunk that holds map nodes */
+	uint32_t nfree;
+	uint8_t *st; /* per 4 KiB block: MDB_FREE, MDB_USED, MDB_PENDING */
+};
+
+struct ipstor_pool {
+	struct ipstor_ctx *ctx;
+	char name[NAME_LEN_MAX + 1];
+	uint8_t uuid[16];
+	uint32_t tag; /* first bytes of the UUID, stamped in map nodes */
+	uint32_t chunk_size;
+	unsigned chunk_shift;
+	uint64_t slot_size;
+	int64_t created;
+	uint64_t seq;  /* sequence number of the last commit */
+	uint64_t txid; /* the open transaction: seq + 1 */
+
+	struct pdev *devs; /* devs[i].index == i */
+	uint32_t ndevs;
+	struct pvol *vols;
+
+	bool writable;
+	bool maps_loaded;
+	bool config_dirty;
+	int broken; /* a commit failed half-way: no more writes */
+	int lock_fd;
+
+	/* space and maps, valid when maps_loaded */
+	struct mdchunk *mdc;
+	size_t nmdc, capmdc, mdc_cursor;
+	struct pending pend;
+	struct node **hash;
+	size_t hash_size, nnodes;
+	struct node *dirty;
+	size_t ndirty;
+	uint64_t reserve; /* chunks only map nodes may use */
+
+	/* md_lock: maps, space and configuration. io_lock: held shared
+	 * across every data I/O, taken exclusively before freed chunks are
+	 * handed out again, so no in-flight I/O can land in a reused chunk.
+	 * commit_lock: one commit at a time. */
+	pthread_rwlock_t md_lock;
+	pthread_rwlock_t io_lock;
+	pthread_mutex_t commit_lock;
+};
+
+static inline uint64_t chunk_offset(const struct pdev *d, uint64_t chunk)
+{
+	return d->geo.data_off + chunk * d->geo.chunk_size;
+}
+
+struct pvol *pool_find_vol(struct ipstor_pool *p, const char *name);
+uint64_t vol_nchunks(const struct ipstor_pool *p, uint64_t size);
+
+/* pool/alloc.c: new structs */
+struct ipstor_pool *pool_alloc(struct ipstor_ctx *ctx);
+void pool_free(struct ipstor_pool *p);
+void pvol_free(struct pvol *v);
+
+/* pool/open.c */
+/* Build the pool from a scan: the newest valid copy, devices matched by
+ * UUID. No backends opened, no lock taken. */
+struct scan;
+int pool_from_scan(struct ipstor_ctx *ctx, struct scan *s,
+		   const uint8_t uuid[16], struct ipstor_pool **out);
+/* Open member devices (read-write: exclusively). */
+int pool_open_devices(struct ipstor_pool *p, bool rdwr);
+bool pool_has_damage(const struct ipstor_pool *p);
+/* Rewrite damaged labels and metadata copies; calls note() for each. */
+int pool_repair_copies(struct ipstor_pool *p,
+		       void (*note)(void *data, const char *object,
+				    const char *msg),
+		       void *data);
+int pool_write_label(struct ipstor_pool *p, struct pdev *d, int copy);
+
+/* pool/describe.c */
+struct json_object *pool_describe_json(struct ipstor_pool *p);
+
+/* pool/commit.c */
+int pool_commit(struct ipstor_pool *p);
+/* Write the configuration into both slots of every device (create,
+ * repair): seq as given, no map nodes. */
+int pool_write_all_slots(struct ipstor_pool *p, uint64_t seq);
+/* Both slots of one device, not flushed. */
+int pool_write_all_slots_dev(struct ipstor_pool *p, struct pdev *d,
+			     uint64_t seq);
+
+#endif

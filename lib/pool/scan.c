@@ -1,0 +1,229 @@
+#include "scan.h"
+#include "../ctx.h"
+#include "../io/backend.h"
+#include "../md/format.h"
+#include "../state/state.h"
+#include "../util/err.h"
+#include "../util/uuid.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int read_slot(struct backend *be, uint64_t off, uint64_t slot_size,
+		     struct found_slot *s)
+{
+	uint8_t *buf = malloc(slot_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	int r = -ENODATA;
+	if (off + slot_size <= be->size &&
+	    backend_pread(be, buf, MD_BLOCK, off) == 0) {
+		/* read only as much JSON as the header claims */
+		uint32_t len = slot_peek_json_len(buf);
+		if (len <= slot_size - MD_BLOCK &&
+		    backend_pread(be, buf + MD_BLOCK, len, off + MD_BLOCK))
+			r = -EIO;
+		else
+			r = slot_decode(buf, slot_size, &s->h,
+					(const char **)&s->json);
+	}
+	s->err = r;
+	if (r == 0) {
+		s->json = strdup(s->json);
+		if (!s->json)
+			s->err = r = -ENOMEM;
+	} else {
+		s->json = NULL;
+	}
+	free(buf);
+	return r == -ENOMEM ? r : 0;
+}
+
+int scan_device(const char *path, struct found *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->path = strdup(path);
+	if (!f->path)
+		return -ENOMEM;
+	f->slot[0].err = f->slot[1].err = -ENODATA;
+	f->label_err[0] = f->label_err[1] = -ENODATA;
+	struct backend *be;
+	int r = backend_open(path, 0, &be);
+	if (r)
+		return r;
+	f->size = be->size;
+	f->dev = be->dev;
+	f->ino = be->ino;
+
+	uint8_t buf[MD_BLOCK];
+	struct label l[2];
+	uint64_t span = be->size & ~(uint64_t)(MD_BLOCK - 1);
+	for (int c = 0; c < 2; c++) {
+		uint64_t off = c ? span - MD_BLOCK : 0;
+		if (span < 2 * MD_BLOCK) {
+			f->label_err[c] = -ENODATA;
+			continue;
+		}
+		r = backend_pread(be, buf, MD_BLOCK, off);
+		f->label_err[c] = r ? r : label_decode(buf, &l[c]);
+		if (!f->label_err[c] &&
+		    (l[c].copy != (uint32_t)c || l[c].dev_size != span))
+			f->label_err[c] = -EBADMSG; /* misplaced copy */
+	}
+	int good = !f->label_err[0] ? 0 : !f->label_err[1] ? 1 : -1;
+	if (good >= 0) {
+		f->label = l[good];
+		f->identified = true;
+		memcpy(f->pool_uuid, l[good].pool_uuid, 16);
+		memcpy(f->dev_uuid, l[good].dev_uuid, 16);
+		for (int s = 0; s < 2 && !r; s++)
+			r = read_slot(be, f->label.slot_off[s],
+				      f->label.slot_size, &f->slot[s]);
+	} else {
+		/* No valid label: slot 0 sits at a fixed offset, so the
+		 * device can still be recognised (and its labels rebuilt). */
+		r = read_slot(be, MD_BLOCK, MD_MAX_SLOT_SIZE < span / 2
+						     ? MD_MAX_SLOT_SIZE
+						     : span / 2,
+			      &f->slot[0]);
+		if (!r && !f->slot[0].err) {
+			f->identified = true;
+			memcpy(f->pool_uuid, f->slot[0].h.pool_uuid, 16);
+			memcpy(f->dev_uuid, f->slot[0].h.dev_uuid, 16);
+		}
+	}
+	backend_close(be);
+	return r;
+}
+
+void found_free(struct found *f)
+{
+	free(f->path);
+	free(f->slot[0].json);
+	free(f->slot[1].json);
+	memset(f, 0, sizeof(*f));
+}
+
+int newest_slot(struct found *fs, int n, const uint8_t pool_uuid[16])
+{
+	int best = -1;
+	uint64_t seq = 0;
+	for (int i = 0; i < n; i++) {
+		if (!fs[i].identified ||
+		    memcmp(fs[i].pool_uuid, pool_uuid, 16))
+			continue;
+		for (int s = 0; s < 2; s++) {
+			struct found_slot *sl = &fs[i].slot[s];
+			if (sl->err || memcmp(sl->h.pool_uuid, pool_uuid, 16) ||
+			    memcmp(sl->h.dev_uuid, fs[i].dev_uuid, 16))
+				continue;
+			if (best < 0 || sl->h.seq > seq) {
+				best = i * 2 + s;
+				seq = sl->h.seq;
+			}
+		}
+	}
+	return best;
+}
+
+int scan_state(struct ipstor_ctx *ctx, const struct strlist *extra,
+	       struct scan *out)
+{
+	struct strlist paths = {0};
+	int r = state_read_devices(ctx, &paths);
+	for (size_t i = 0; !r && extra && i < extra->n; i++)
+		if (!strlist_has(&paths, extra->v[i]))
+			r = strlist_add(&paths, extra->v[i]);
+	out->f = NULL;
+	out->n = 0;
+	if (!r && paths.n && !(out->f = calloc(paths.n, sizeof(*out->f))))
+		r = -ENOMEM;
+	for (size_t i = 0; !r && i < paths.n; i++) {
+		struct found *f = &out->f[out->n];
+		int e = scan_device(paths.v[i], f);
+		if (e == -ENOMEM) {
+			found_free(f);
+			r = e;
+			break;
+		}
+		if (e) {
+			/* gone or unreadable: the pool will report it missing */
+			found_free(f);
+			continue;
+		}
+		/* the same device under two names counts once */
+		bool dup = false;
+		for (int k = 0; k < out->n; k++)
+			if (out->f[k].dev == f->dev && out->f[k].ino == f->ino)
+				dup = true;
+		if (dup)
+			found_free(f);
+		else
+			out->n++;
+	}
+	strlist_free(&paths);
+	if (r)
+		scan_free(out);
+	return r;
+}
+
+void scan_free(struct scan *s)
+{
+	for (int i = 0; i < s->n; i++)
+		found_free(&s->f[i]);
+	free(s->f);
+	s->f = NULL;
+	s->n = 0;
+}
+
+/* pool name from the JSON of a metadata copy */
+static const char *json_pool_name(const char *json, char *buf, size_t len)
+{
+	json_object *root = json_tokener_parse(json), *pool, *name;
+	buf[0] = '\0';
+	if (root && json_object_object_get_ex(root, "pool", &pool) &&
+	    json_object_object_get_ex(pool, "name", &name) &&
+	    json_object_is_type(name, json_type_string))
+		snprintf(buf, len, "%s", json_object_get_string(name));
+	json_object_put(root);
+	return buf;
+}
+
+int scan_find_pool(struct scan *s, const char *name, uint8_t uuid[16])
+{
+	int matches = 0;
+	uint8_t want[16];
+	bool by_uuid = uuid_parse(name, want) == 0;
+	for (int i = 0; i < s->n; i++) {
+		if (!s->f[i].identified)
+			continue;
+		bool seen = false;
+		for (int k = 0; k < i; k++)
+			if (s->f[k].identified &&
+			    !memcmp(s->f[k].pool_uuid, s->f[i].pool_uuid, 16))
+				seen = true;
+		if (seen)
+			continue;
+		int ns = newest_slot(s->f, s->n, s->f[i].pool_uuid);
+		char pname[80];
+		if (ns < 0)
+			continue;
+		json_pool_name(s->f[ns / 2].slot[ns % 2].json, pname,
+			       sizeof(pname));
+		if (by_uuid ? memcmp(want, s->f[i].pool_uuid, 16) != 0
+			    : strcmp(pname, name) != 0)
+			continue;
+		if (matches++)
+			return ipstor_fail(-EEXIST,
+					   "two pools are named '%s'; name one "
+					   "by its UUID",
+					   name);
+		memcpy(uuid, s->f[i].pool_uuid, 16);
+	}
+	if (!matches)
+		return ipstor_fail(-ENOENT, "pool '%s' not found", name);
+	return 0;
+}

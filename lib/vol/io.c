@@ -1,0 +1,442 @@
+/* The local data path. A request is split at chunk boundaries; each piece
+ * is looked up under md_lock (shared), and I/O runs without it but under
+ * io_lock (shared), so that no chunk is freed and reused under an
+ * in-flight request. Writes go in place when the chunk is mapped and
+ * referenced once; otherwise vol_prepare_chunk allocates (thin) or copies
+ * (shared with a snapshot) first.
+ *
+ * Durability follows NBD: a write may sit in a volatile cache until
+ * flush; flush commits data, then maps, then metadata; FUA makes one
+ * write durable before it returns. */
+#include "vol.h"
+#include "../map/addr.h"
+#include "../map/load.h"
+#include "../map/space.h"
+#include "../map/tree.h"
+#include "../util/err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int copy_chunk(struct ipstor_pool *p, uint64_t from, uint64_t to)
+{
+	struct pdev *a = &p->devs[addr_dev(from)], *b = &p->devs[addr_dev(to)];
+	void *buf = malloc(p->chunk_size);
+	if (!buf)
+		return -ENOMEM;
+	int r = backend_pread(a->be, buf, p->chunk_size,
+			      chunk_offset(a, addr_num(from)));
+	if (!r)
+		r = backend_pwrite(b->be, buf, p->chunk_size,
+				   chunk_offset(b, addr_num(to)), false);
+	free(buf);
+	return r;
+}
+
+int vol_prepare_chunk_locked(struct ipstor_pool *p, struct pvol *v,
+			     uint64_t vc, bool whole, uint64_t *phys)
+{
+	bool sh;
+	uint64_t cur = tree_lookup(&v->map, vc, &sh), nw, old;
+	if (cur && !sh && space_data_refs(p, cur) == 1) {
+		*phys = cur; /* another writer got here first */
+		return 0;
+	}
+	int dev = (int)v->stripe_devs[vc % v->nstripes];
+	int r = space_alloc_data(p, dev, v->contiguous, &nw);
+	if (r == -ENOSPC)
+		return p->pend.n ? -EAGAIN
+				 : ipstor_fail(-ENOSPC, "pool '%s' is full",
+					       p->name);
+	if (r)
+		return r;
+	struct pdev *d = &p->devs[addr_dev(nw)];
+	if (!whole)
+		r = cur ? copy_chunk(p, cur, nw)
+			: backend_zero(d->be, chunk_offset(d, addr_num(nw)),
+				       p->chunk_size);
+	if (!r)
+		r = tree_set(p, &v->map, vc, nw, &old);
+	if (r) {
+		space_unref_data(p, nw);
+		return r == -ENOSPC && p->pend.n ? -EAGAIN : r;
+	}
+	if (old)
+		space_unref_data(p, old);
+	else
+		v->mapped++;
+	p->config_dirty = true;
+	*phys = nw;
+	return 0;
+}
+
+int vol_prepare_chunk(struct ipstor_pool *p, struct pvol *v, uint64_t vc,
+		      bool whole, uint64_t *phys)
+{
+	pthread_rwlock_wrlock(&p->md_lock);
+	int r = vol_prepare_chunk_locked(p, v, vc, whole, phys);
+	pthread_rwlock_unlock(&p->md_lock);
+	return r;
+}
+
+/* ---- open / close --------------------------------------------------- */
+
+int ipstor_vol_open(struct ipstor_pool *p, const char *name,
+		    struct ipstor_vol **out)
+{
+	int r = 0;
+	pthread_rwlock_wrlock(&p->md_lock);
+	if (!p->maps_loaded)
+		r = maps_load(p, NULL);
+	struct pvol *v = r ? NULL : pool_find_vol(p, name);
+	if (!r && !v)
+		r = ipstor_fail(-ENOENT, "volume '%s' not found in pool '%s'",
+				name, p->name);
+	struct ipstor_vol *vol = NULL;
+	if (!r && !(vol = calloc(1, sizeof(*vol))))
+		r = -ENOMEM;
+	if (!r) {
+		vol->p = p;
+		vol->v = v;
+		v->open_count++;
+		*out = vol;
+	}
+	pthread_rwlock_unlock(&p->md_lock);
+	return r;
+}
+
+void ipstor_vol_close(struct ipstor_vol *vol)
+{
+	if (!vol)
+		return;
+	pthread_rwlock_wrlock(&vol->p->md_lock);
+	vol->v->open_count--;
+	pthread_rwlock_unlock(&vol->p->md_lock);
+	free(vol);
+}
+
+uint64_t ipstor_vol_size(const struct ipstor_vol *vol)
+{
+	return vol->v->size;
+}
+
+/* ---- requests ------------------------------------------------------- */
+
+static int check_range(struct ipstor_vol *vol, uint64_t len, uint64_t off)
+{
+	uint64_t size = vol->v->size;
+	if (off > size || len > size - off)
+		return ipstor_fail(-EINVAL,
+				   "range %llu+%llu lies beyond the end of "
+				   "volume '%s'",
+				   (unsigned long long)off,
+				   (unsigned long long)len, vol->v->name);
+	return 0;
+}
+
+static int check_writable(struct ipstor_vol *vol)
+{
+	struct ipstor_pool *p = vol->p;
+	if (!p->writable)
+		return ipstor_fail(-EROFS, "pool '%s' is open read-only",
+				   p->name);
+	if (p->broken)
+		return ipstor_fail(p->broken, "pool '%s' must be reopened",
+				   p->name);
+	return 0;
+}
+
+/* Where a piece of a request goes: device and byte offset, or unmapped. */
+struct piece {
+	uint64_t vc;
+	uint32_t coff; /* offset within the chunk */
+	uint32_t len;
+};
+
+static struct piece piece_at(const struct ipstor_pool *p, uint64_t off,
+			     uint64_t len)
+{
+	struct piece pc;
+	pc.vc = off >> p->chunk_shift;
+	pc.coff = (uint32_t)(off & (p->chunk_size - 1));
+	uint64_t room = p->chunk_size - pc.coff;
+	pc.len = (uint32_t)(len < room ? len : room);
+	return pc;
+}
+
+static uint64_t lookup(struct ipstor_pool *p, struct pvol *v, uint64_t vc,
+		       bool *exclusive)
+{
+	bool sh;
+	pthread_rwlock_rdlock(&p->md_lock);
+	uint64_t phys = tree_lookup(&v->map, vc, &sh);
+	*exclusive = phys && !sh && space_data_refs(p, phys) == 1;
+	pthread_rwlock_unlock(&p->md_lock);
+	return phys;
+}
+
+int ipstor_vol_pread(struct ipstor_vol *vol, void *buf, size_t len,
+		     uint64_t off)
+{
+	struct ipstor_pool *p = vol->p;
+	int r = check_range(vol, len, off);
+	if (r)
+		return r;
+	char *dst = buf;
+	pthread_rwlock_rdlock(&p->io_lock);
+	while (len && !r) {
+		struct piece pc = piece_at(p, off, len);
+		bool excl;
+		uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+		if (!phys) {
+			memset(dst, 0, pc.len);
+		} else {
+			struct pdev *d = &p->devs[addr_dev(phys)];
+			r = backend_pread(d->be, dst, pc.len,
+					  chunk_offset(d, addr_num(phys)) +
+						  pc.coff);
+		}
+		dst += pc.len;
+		off += pc.len;
+		len -= pc.len;
+	}
+	pthread_rwlock_unlock(&p->io_lock);
+	return r;
+}
+
+/* Run fn over each piece of [off, off+len) under io_lock, committing and
+ * retrying once when the pool is full only until a commit frees space. */
+typedef int (*piece_fn)(struct ipstor_vol *vol, struct piece pc,
+			const char *data, unsigned flags, bool *remapped);
+
+static int for_each_piece(struct ipstor_vol *vol, const char *data,
+			  uint64_t len, uint64_t off, unsigned flags,
+			  piece_fn fn)
+{
+	struct ipstor_pool *p = vol->p;
+	bool remapped = false, retried = false;
+	int r = 0;
+	pthread_rwlock_rdlock(&p->io_lock);
+	while (len) {
+		struct piece pc = piece_at(p, off, len);
+		r = fn(vol, pc, data, flags, &remapped);
+		if (r == -EAGAIN && !retried) {
+			/* the commit needs io_lock exclusively: step out */
+			pthread_rwlock_unlock(&p->io_lock);
+			r = pool_commit(p);
+			pthread_rwlock_rdlock(&p->io_lock);
+			retried = true;
+			if (!r)
+				continue;
+		}
+		if (r == -EAGAIN)
+			r = ipstor_fail(-ENOSPC, "pool '%s' is full", p->name);
+		if (r)
+			break;
+		retried = false;
+		if (data)
+			data += pc.len;
+		off += pc.len;
+		len -= pc.len;
+	}
+	pthread_rwlock_unlock(&p->io_lock);
+	/* FUA: a remapped piece needs its mapping committed too */
+	if (!r && (flags & IPSTOR_IO_FUA) && remapped)
+		r = pool_commit(p);
+	return r;
+}
+
+static int write_piece(struct ipstor_vol *vol, struct piece pc,
+		       const char *data, unsigned flags, bool *remapped)
+{
+	struct ipstor_pool *p = vol->p;
+	bool excl, whole = pc.len == p->chunk_size;
+	uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+	int r;
+	if (!excl) {
+		if ((r = vol_prepare_chunk(p, vol->v, pc.vc, whole, &phys)))
+			return r;
+		*remapped = true;
+	}
+	struct pdev *d = &p->devs[addr_dev(phys)];
+	uint64_t at = chunk_offset(d, addr_num(phys)) + pc.coff;
+	r = backend_pwrite(d->be, data, pc.len, at,
+			   (flags & IPSTOR_IO_FUA) && !*remapped);
+	if (r && whole && !excl) /* never leave old bytes in a new chunk */
+		(void)backend_zero(d->be, at, pc.len);
+	return r;
+}
+
+int ipstor_vol_pwrite(struct ipstor_vol *vol, const void *buf, size_t len,
+		      uint64_t off, unsigned flags)
+{
+	int r = check_writable(vol);
+	if (r || (r = check_range(vol, len, off)))
+		return r;
+	return for_each_piece(vol, buf, len, off, flags, write_piece);
+}
+
+int ipstor_vol_flush(struct ipstor_vol *vol)
+{
+	int r = check_writable(vol);
+	return r ? r : pool_commit(vol->p);
+}
+
+static int unmap_piece(struct ipstor_vol *vol, uint64_t vc)
+{
+	struct ipstor_pool *p = vol->p;
+	uint64_t old;
+	pthread_rwlock_wrlock(&p->md_lock);
+	int r = tree_set(p, &vol->v->map, vc, 0, &old);
+	if (!r && old) {
+		space_unref_data(p, old);
+		vol->v->mapped--;
+		p->config_dirty = true;
+	}
+	pthread_rwlock_unlock(&p->md_lock);
+	return r == -ENOSPC && p->pend.n ? -EAGAIN : r;
+}
+
+static int trim_piece(struct ipstor_vol *vol, struct piece pc,
+		      const char *data, unsigned flags, bool *remapped)
+{
+	struct ipstor_pool *p = vol->p;
+	(void)data;
+	(void)flags;
+	if (pc.len != p->chunk_size)
+		return 0; /* NBD lets a trim do nothing; partial: nothing */
+	if (vol->v->thin) {
+		*remapped = true;
+		return unmap_piece(vol, pc.vc);
+	}
+	bool excl;
+	uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+	if (!excl)
+		return 0;
+	struct pdev *d = &p->devs[addr_dev(phys)];
+	return backend_discard(d->be, chunk_offset(d, addr_num(phys)),
+			       p->chunk_size);
+}
+
+int ipstor_vol_trim(struct ipstor_vol *vol, uint64_t len, uint64_t off,
+		    unsigned flags)
+{
+	int r = check_writable(vol);
+	if (r || (r = check_range(vol, len, off)))
+		return r;
+	return for_each_piece(vol, NULL, len, off, flags, trim_piece);
+}
+
+static int zero_piece(struct ipstor_vol *vol, struct piece pc,
+		      const char *data, unsigned flags, bool *remapped)
+{
+	struct ipstor_pool *p = vol->p;
+	(void)data;
+	bool whole = pc.len == p->chunk_size;
+	if (whole && vol->v->thin && !(flags & IPSTOR_IO_NO_HOLE)) {
+		*remapped = true;
+		return unmap_piece(vol, pc.vc);
+	}
+	bool excl;
+	uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+	if (!phys && !(flags & IPSTOR_IO_NO_HOLE))
+		return 0; /* a hole already reads as zeroes */
+	int r;
+	if (!excl) {
+		if ((r = vol_prepare_chunk(p, vol->v, pc.vc, false, &phys)))
+			return r;
+		*remapped = true;
+	}
+	struct pdev *d = &p->devs[addr_dev(phys)];
+	if ((flags & IPSTOR_IO_FAST_ZERO) && d->be->is_blockdev)
+		return -ENOTSUP; /* BLKZEROOUT may write every byte */
+	return backend_zero(d->be, chunk_offset(d, addr_num(phys)) + pc.coff,
+			    pc.len);
+}
+
+int ipstor_vol_zero(struct ipstor_vol *vol, uint64_t len, uint64_t off,
+		    unsigned flags)
+{
+	int r = check_writable(vol);
+	if (r || (r = check_range(vol, len, off)))
+		return r;
+	r = for_each_piece(vol, NULL, len, off, flags, zero_piece);
+	/* zeroes must be durable with FUA even when written in place */
+	if (!r && (flags & IPSTOR_IO_FUA))
+		r = pool_commit(vol->p);
+	return r;
+}
+
+/* ---- block status --------------------------------------------------- */
+
+struct extents {
+	uint64_t start_vc, next_vc, end_vc;
+	uint64_t *runs; /* pairs: first chunk, count (mapped runs) */
+	size_t n, cap;
+};
+
+static int collect_run(uint64_t vc, uint64_t phys, void *data)
+{
+	struct extents *e = data;
+	(void)phys;
+	if (e->n && e->runs[2 * (e->n - 1)] + e->runs[2 * e->n - 1] == vc) {
+		e->runs[2 * e->n - 1]++;
+		return 0;
+	}
+	if (e->n == e->cap) {
+		if (e->cap >= 4096)
+			return 1; /* enough for one reply */
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		uint64_t *nr = realloc(e->runs, 2 * cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		e->runs = nr;
+		e->cap = cap;
+	}
+	e->runs[2 * e->n] = vc;
+	e->runs[2 * e->n + 1] = 1;
+	e->n++;
+	return 0;
+}
+
+int ipstor_vol_block_status(struct ipstor_vol *vol, uint64_t off,
+			    uint64_t len, ipstor_extent_fn fn, void *data)
+{
+	struct ipstor_pool *p = vol->p;
+	int r = check_range(vol, len, off);
+	if (r || !len)
+		return r;
+	uint64_t end = off + len;
+	struct extents e = {0};
+	uint64_t vc0 = off >> p->chunk_shift;
+	uint64_t vc1 = (end + p->chunk_size - 1) >> p->chunk_shift;
+	pthread_rwlock_rdlock(&p->md_lock);
+	r = tree_for_each(&vol->v->map, vc0, vc1, collect_run, &e);
+	pthread_rwlock_unlock(&p->md_lock);
+	if (r < 0) {
+		free(e.runs);
+		return r;
+	}
+	if (r > 0 && e.n) /* truncated: report up to the last run */
+		end = (e.runs[2 * e.n - 2] + e.runs[2 * e.n - 1])
+		      << p->chunk_shift;
+	r = 0;
+	uint64_t pos = off;
+	for (size_t i = 0; i < e.n && !r && pos < end; i++) {
+		uint64_t a = e.runs[2 * i] << p->chunk_shift;
+		uint64_t b = (e.runs[2 * i] + e.runs[2 * i + 1])
+			     << p->chunk_shift;
+		a = a < pos ? pos : a;
+		b = b > end ? end : b;
+		if (a > pos)
+			r = fn(pos, a - pos, false, data);
+		if (!r && b > a)
+			r = fn(a, b - a, true, data);
+		pos = b > pos ? b : pos;
+	}
+	if (!r && pos < end)
+		r = fn(pos, end - pos, false, data);
+	free(e.runs);
+	return r;
+}
