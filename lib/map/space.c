@@ -383,3 +383,23 @@ void space_release(struct ipstor_pool *p, struct pending *list)
 	}
 	list->n = 0;
 }
+
+void space_used_after_release(const struct ipstor_pool *p, uint64_t *used)
+{
+	for (uint32_t i = 0; i < p->ndevs; i++)
+		used[i] = p->devs[i].used;
+	if (!p->maps_loaded)
+		return;
+	for (size_t i = 0; i < p->pend.n; i++)
+		if (!(p->pend.v[i] & PENDING_MD))
+			used[addr_dev(p->pend.v[i])]--;
+	/* a chunk of map nodes whose blocks all go free goes free itself */
+	for (size_t i = 0; i < p->nmdc; i++) {
+		const struct mdchunk *m = &p->mdc[i];
+		uint32_t pend = 0;
+		for (uint32_t b = 0; b < blocks_per_chunk(p); b++)
+			pend += m->st[b] == MDB_PENDING;
+		if (pend && m->nfree + pend == blocks_per_chunk(p))
+			used[addr_dev(m->chunk)]--;
+	}
+}

@@ -51,4 +51,8 @@ uint64_t space_needed_for(const struct ipstor_pool *p, uint64_t n);
 
 int pending_push(struct pending *pd, uint64_t v);
 
+/* Per device, the chunks the trees use once what is pending is released:
+ * what the metadata records for the state being committed. */
+void space_used_after_release(const struct ipstor_pool *p, uint64_t *used);
+
 #endif

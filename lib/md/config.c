@@ -35,7 +35,7 @@ static json_object *jtime(int64_t t)
 	return json_object_new_string(time_format_rfc3339(t, s, sizeof(s)));
 }
 
-char *config_encode(const struct ipstor_pool *p)
+char *config_encode(const struct ipstor_pool *p, const uint64_t *used)
 {
 	json_object *root = json_object_new_object();
 	json_object_object_add(root, "format",
@@ -67,7 +67,8 @@ char *config_encode(const struct ipstor_pool *p)
 				       jstr_u64(d->geo.data_off));
 		json_object_object_add(o, "chunks",
 				       jstr_u64(d->geo.data_chunks));
-		json_object_object_add(o, "used_chunks", jstr_u64(d->used));
+		json_object_object_add(o, "used_chunks",
+				       jstr_u64(used ? used[i] : d->used));
 		json_object_array_add(devs, o);
 	}
 	json_object_object_add(root, "devices", devs);

@@ -5,10 +5,13 @@
 
 struct ipstor_pool;
 
+#include <stdint.h>
+
 #define CONFIG_SCHEMA 1
 
-/* malloc'd JSON text of the pool's configuration. */
-char *config_encode(const struct ipstor_pool *p);
+/* malloc'd JSON text of the pool's configuration. used: chunks in use per
+ * device as they should be recorded (NULL: the live counters). */
+char *config_encode(const struct ipstor_pool *p, const uint64_t *used);
 /* Fill p (name, uuid, geometry, devices, volumes) from JSON text. Every
  * field is checked: -EBADMSG with a message on anything malformed,
  * -EOPNOTSUPP for a newer schema. */

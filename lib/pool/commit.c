@@ -72,7 +72,12 @@ static int write_slot(struct ipstor_pool *p, struct pdev *d, int slot,
 
 static int encode_checked(struct ipstor_pool *p, char **out, size_t *len)
 {
-	char *json = config_encode(p);
+	uint64_t *used = calloc(p->ndevs, sizeof(*used));
+	if (!used)
+		return -ENOMEM;
+	space_used_after_release(p, used);
+	char *json = config_encode(p, used);
+	free(used);
 	if (!json)
 		return -ENOMEM;
 	*len = strlen(json);
