@@ -84,6 +84,9 @@ static int vol_create(struct cli *c, int argc, const char **argv)
 		return -ECANCELED;
 	}
 	o.stripes = (uint32_t)opt.stripes;
+	int r = ipstor_check_name("volume", slash ? slash + 1 : argv[0]);
+	if (r)
+		return r;
 	if (slash) {
 		snprintf(pool, sizeof(pool), "%.*s", (int)(slash - argv[0]),
 			 argv[0]);
@@ -103,9 +106,6 @@ static int vol_create(struct cli *c, int argc, const char **argv)
 			argv[0]);
 		return -ECANCELED;
 	}
-	int r = ipstor_check_name("volume", name);
-	if (r)
-		return r;
 	struct ipstor_pool *p;
 	if ((r = ipstor_pool_open(c->ctx, pool, IPSTOR_OPEN_RDWR, &p)))
 		return r;

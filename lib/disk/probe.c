@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static blkid_probe new_probe(int fd)
 		return NULL;
 	}
 	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
 						      BLKID_SUBLKS_MAGIC);
 	blkid_probe_enable_partitions(pr, 1);
 	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
@@ -36,7 +37,12 @@ int probe_signature(int fd, char *desc, size_t len)
 	int r = blkid_do_safeprobe(pr), found = 0;
 	const char *v;
 	if (r == 0 && !blkid_probe_lookup_value(pr, "TYPE", &v, NULL)) {
-		snprintf(desc, len, "a %s signature", v);
+		const char *use = NULL;
+		blkid_probe_lookup_value(pr, "USAGE", &use, NULL);
+		bool fs = use && !strcmp(use, "filesystem");
+		snprintf(desc, len, "%s %s %s",
+			 strchr("aeiouAEIOU", v[0]) ? "an" : "a", v,
+			 fs ? "filesystem" : "signature");
 		found = 1;
 	} else if (r == 0 &&
 		   !blkid_probe_lookup_value(pr, "PTTYPE", &v, NULL)) {

@@ -140,7 +140,7 @@ int backend_open(const char *spec, unsigned flags, struct backend **out)
 		return ipstor_fail(-errno, "cannot open '%s': %s", spec,
 				   strerror(errno));
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
-		return ipstor_fail(-EINVAL,
+		return ipstor_fail(-EOPNOTSUPP,
 				   "'%s' is neither a block device nor a "
 				   "regular file",
 				   spec);

@@ -146,25 +146,28 @@ static struct node *shadow(struct ipstor_pool *p, struct node *n, int *err)
 	return c;
 }
 
-uint64_t tree_lookup(const struct vmap *m, uint64_t v, bool *shared)
+uint64_t tree_lookup(const struct vmap *m, uint64_t v, bool *shared,
+		     bool *fresh)
 {
 	const struct node *n = m->root;
-	bool sh = false;
-	if (!n || v >= span(m->depth)) {
-		*shared = false;
-		return 0;
-	}
-	for (unsigned level = m->depth - 1; level > 0; level--) {
-		sh |= n->refs > 1;
-		n = n->child[slot_of(v, level)];
-		if (!n) {
-			*shared = sh;
-			return 0;
+	bool sh = false, fr = false;
+	uint64_t phys = 0;
+	if (n && v < span(m->depth)) {
+		unsigned level = m->depth - 1;
+		for (; n; level--) {
+			sh |= n->refs > 1;
+			fr |= n->dirty;
+			if (level == 0) {
+				phys = n->e[slot_of(v, 0)];
+				break;
+			}
+			n = n->child[slot_of(v, level)];
 		}
 	}
-	sh |= n->refs > 1;
 	*shared = sh;
-	return n->e[slot_of(v, 0)];
+	if (fresh)
+		*fresh = fr;
+	return phys;
 }
 
 int tree_set(struct ipstor_pool *p, struct vmap *m, uint64_t v, uint64_t phys,

@@ -17,8 +17,11 @@ uint64_t tree_capacity(uint8_t depth);
 
 /* Physical chunk of v (0: unmapped). *shared: some node on the path is
  * referenced more than once, so the chunk must not be written in place
- * (the caller checks the chunk's own refcount too). */
-uint64_t tree_lookup(const struct vmap *m, uint64_t v, bool *shared);
+ * (the caller checks the chunk's own refcount too). *fresh (may be NULL):
+ * some node on the path is not committed yet, so the mapping itself would
+ * not survive a crash. */
+uint64_t tree_lookup(const struct vmap *m, uint64_t v, bool *shared,
+		     bool *fresh);
 
 /* Map v to phys (0 unmaps), returning the previous address in *old. The
  * caller owns the references: it took one for phys and drops *old's.

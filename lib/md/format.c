@@ -51,6 +51,7 @@ enum {
 	L_SLOT1 = 88,
 	L_DATA_OFF = 96,
 	L_DATA_CHUNKS = 104,
+	L_POOL_NAME = 128, /* 64 bytes, NUL-padded */
 };
 
 void label_encode(const struct label *l, uint8_t buf[MD_BLOCK])
@@ -69,6 +70,7 @@ void label_encode(const struct label *l, uint8_t buf[MD_BLOCK])
 	put_le64(buf + L_SLOT1, l->slot_off[1]);
 	put_le64(buf + L_DATA_OFF, l->data_off);
 	put_le64(buf + L_DATA_CHUNKS, l->data_chunks);
+	memcpy(buf + L_POOL_NAME, l->pool_name, strnlen(l->pool_name, 64));
 	put_le32(buf + L_CRC, crc32c(0, buf, MD_BLOCK));
 }
 
@@ -96,6 +98,8 @@ int label_decode(const uint8_t buf[MD_BLOCK], struct label *l)
 	l->slot_off[1] = get_le64(buf + L_SLOT1);
 	l->data_off = get_le64(buf + L_DATA_OFF);
 	l->data_chunks = get_le64(buf + L_DATA_CHUNKS);
+	memcpy(l->pool_name, buf + L_POOL_NAME, 64);
+	l->pool_name[64] = '\0';
 
 	/* a checksummed label with impossible geometry is still corrupt */
 	uint32_t c = l->chunk_size;

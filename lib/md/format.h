@@ -41,6 +41,9 @@ struct label {
 	uint64_t slot_off[2];
 	uint64_t data_off;
 	uint64_t data_chunks;
+	/* the pool's name when the label was written: lets a pool whose
+	 * every metadata copy is lost still be named in errors */
+	char pool_name[65];
 };
 
 /* Geometry for a device of 'size' bytes; -ENOSPC if not even one chunk

@@ -32,12 +32,12 @@ static int check_one(struct newdev *d, bool force, uint32_t chunk_size,
 	for (int i = 0; i < known->n; i++) {
 		struct found *f = &known->f[i];
 		if (f->identified && f->dev == be->dev && f->ino == be->ino) {
-			char u[UUID_STR_LEN];
-			uuid_format(f->pool_uuid, u);
+			char name[80];
+			scan_pool_name(known, f->pool_uuid, name, sizeof(name));
 			return ipstor_fail(-EBUSY,
-					   "'%s' is a member of pool %s; "
+					   "'%s' is a member of pool '%s'; "
 					   "destroy that pool first",
-					   d->path, u);
+					   d->path, name);
 		}
 	}
 	if (probe_in_use(d->path, be->is_blockdev, be->dev, be->ino, why,

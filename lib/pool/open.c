@@ -23,14 +23,16 @@ static bool same_geometry(const struct label *a, const struct label *b)
 int pool_from_scan(struct ipstor_ctx *ctx, struct scan *s,
 		   const uint8_t uuid[16], struct ipstor_pool **out)
 {
-	char us[UUID_STR_LEN];
+	char us[UUID_STR_LEN], name[80];
 	uuid_format(uuid, us);
 	int ns = newest_slot(s->f, s->n, uuid);
-	if (ns < 0)
+	if (ns < 0) {
+		scan_pool_name(s, uuid, name, sizeof(name));
 		return ipstor_fail(-EUCLEAN,
-				   "pool %s: no valid metadata copy on any "
-				   "device",
-				   us);
+				   "pool '%s' (%s): no valid metadata copy on "
+				   "any of its devices; nothing was changed",
+				   name, us);
+	}
 	struct found_slot *best = &s->f[ns / 2].slot[ns % 2];
 	struct ipstor_pool *p = pool_alloc(ctx);
 	if (!p)
@@ -153,6 +155,7 @@ int pool_write_label(struct ipstor_pool *p, struct pdev *d, int copy)
 	memcpy(l.pool_uuid, p->uuid, 16);
 	memcpy(l.dev_uuid, d->uuid, 16);
 	l.dev_index = d->index;
+	snprintf(l.pool_name, sizeof(l.pool_name), "%s", p->name);
 	label_encode(&l, buf);
 	int r = backend_pwrite(d->be, buf, MD_BLOCK, label_offset(&l, copy),
 			       false);

@@ -4,11 +4,13 @@
 #include "../md/format.h"
 #include "../state/state.h"
 #include "../util/err.h"
+#include "../util/names.h"
 #include "../util/uuid.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +194,23 @@ static const char *json_pool_name(const char *json, char *buf, size_t len)
 	return buf;
 }
 
+const char *scan_pool_name(struct scan *s, const uint8_t uuid[16], char *buf,
+			   size_t len)
+{
+	int ns = newest_slot(s->f, s->n, uuid);
+	if (ns >= 0)
+		return json_pool_name(s->f[ns / 2].slot[ns % 2].json, buf, len);
+	/* no readable metadata: the labels still carry the name */
+	buf[0] = '\0';
+	for (int i = 0; i < s->n; i++)
+		if (s->f[i].identified && !memcmp(s->f[i].pool_uuid, uuid, 16) &&
+		    (!s->f[i].label_err[0] || !s->f[i].label_err[1]) &&
+		    !name_check("pool", s->f[i].label.pool_name))
+			snprintf(buf, len, "%s", s->f[i].label.pool_name);
+	ipstor_clear_error();
+	return buf;
+}
+
 int scan_find_pool(struct scan *s, const char *name, uint8_t uuid[16])
 {
 	int matches = 0;
@@ -207,12 +226,8 @@ int scan_find_pool(struct scan *s, const char *name, uint8_t uuid[16])
 				seen = true;
 		if (seen)
 			continue;
-		int ns = newest_slot(s->f, s->n, s->f[i].pool_uuid);
 		char pname[80];
-		if (ns < 0)
-			continue;
-		json_pool_name(s->f[ns / 2].slot[ns % 2].json, pname,
-			       sizeof(pname));
+		scan_pool_name(s, s->f[i].pool_uuid, pname, sizeof(pname));
 		if (by_uuid ? memcmp(want, s->f[i].pool_uuid, 16) != 0
 			    : strcmp(pname, name) != 0)
 			continue;

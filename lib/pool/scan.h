@@ -4,6 +4,7 @@
 #ifndef IPSTOR_SCAN_H
 #define IPSTOR_SCAN_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -48,6 +49,10 @@ struct scan {
 int scan_state(struct ipstor_ctx *ctx, const struct strlist *extra,
 	       struct scan *out);
 void scan_free(struct scan *s);
+
+/* A pool's name: from its newest metadata copy, else from a label. */
+const char *scan_pool_name(struct scan *s, const uint8_t uuid[16], char *buf,
+			   size_t len);
 
 /* The pools the scan saw, by name (from their newest copy). Fills
  * uuid; -ENOENT if none, -EEXIST (with message) if two pools share it. */

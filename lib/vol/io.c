@@ -38,7 +38,7 @@ int vol_prepare_chunk_locked(struct ipstor_pool *p, struct pvol *v,
 			     uint64_t vc, bool whole, uint64_t *phys)
 {
 	bool sh;
-	uint64_t cur = tree_lookup(&v->map, vc, &sh), nw, old;
+	uint64_t cur = tree_lookup(&v->map, vc, &sh, NULL), nw, old;
 	if (cur && !sh && space_data_refs(p, cur) == 1) {
 		*phys = cur; /* another writer got here first */
 		return 0;
@@ -165,12 +165,14 @@ static struct piece piece_at(const struct ipstor_pool *p, uint64_t off,
 	return pc;
 }
 
+/* *exclusive: mapped, and only here, so it may be written in place.
+ * *fresh (may be NULL): the mapping is not committed yet. */
 static uint64_t lookup(struct ipstor_pool *p, struct pvol *v, uint64_t vc,
-		       bool *exclusive)
+		       bool *exclusive, bool *fresh)
 {
 	bool sh;
 	pthread_rwlock_rdlock(&p->md_lock);
-	uint64_t phys = tree_lookup(&v->map, vc, &sh);
+	uint64_t phys = tree_lookup(&v->map, vc, &sh, fresh);
 	*exclusive = phys && !sh && space_data_refs(p, phys) == 1;
 	pthread_rwlock_unlock(&p->md_lock);
 	return phys;
@@ -188,7 +190,7 @@ int ipstor_vol_pread(struct ipstor_vol *vol, void *buf, size_t len,
 	while (len && !r) {
 		struct piece pc = piece_at(p, off, len);
 		bool excl;
-		uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+		uint64_t phys = lookup(p, vol->v, pc.vc, &excl, NULL);
 		if (!phys) {
 			memset(dst, 0, pc.len);
 		} else {
@@ -206,21 +208,23 @@ int ipstor_vol_pread(struct ipstor_vol *vol, void *buf, size_t len,
 }
 
 /* Run fn over each piece of [off, off+len) under io_lock, committing and
- * retrying once when the pool is full only until a commit frees space. */
+ * retrying once when the pool is full only until a commit frees space.
+ * fn sets *unsettled when the piece's mapping is not committed (it just
+ * changed it, or an earlier write did): FUA then needs a commit. */
 typedef int (*piece_fn)(struct ipstor_vol *vol, struct piece pc,
-			const char *data, unsigned flags, bool *remapped);
+			const char *data, unsigned flags, bool *unsettled);
 
 static int for_each_piece(struct ipstor_vol *vol, const char *data,
 			  uint64_t len, uint64_t off, unsigned flags,
 			  piece_fn fn)
 {
 	struct ipstor_pool *p = vol->p;
-	bool remapped = false, retried = false;
+	bool unsettled = false, retried = false;
 	int r = 0;
 	pthread_rwlock_rdlock(&p->io_lock);
 	while (len) {
 		struct piece pc = piece_at(p, off, len);
-		r = fn(vol, pc, data, flags, &remapped);
+		r = fn(vol, pc, data, flags, &unsettled);
 		if (r == -EAGAIN && !retried) {
 			/* the commit needs io_lock exclusively: step out */
 			pthread_rwlock_unlock(&p->io_lock);
@@ -241,28 +245,31 @@ static int for_each_piece(struct ipstor_vol *vol, const char *data,
 		len -= pc.len;
 	}
 	pthread_rwlock_unlock(&p->io_lock);
-	/* FUA: a remapped piece needs its mapping committed too */
-	if (!r && (flags & IPSTOR_IO_FUA) && remapped)
+	/* FUA: the mapping must be as durable as the data */
+	if (!r && (flags & IPSTOR_IO_FUA) && unsettled)
 		r = pool_commit(p);
 	return r;
 }
 
 static int write_piece(struct ipstor_vol *vol, struct piece pc,
-		       const char *data, unsigned flags, bool *remapped)
+		       const char *data, unsigned flags, bool *unsettled)
 {
 	struct ipstor_pool *p = vol->p;
-	bool excl, whole = pc.len == p->chunk_size;
-	uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+	bool excl, fresh, whole = pc.len == p->chunk_size;
+	uint64_t phys = lookup(p, vol->v, pc.vc, &excl, &fresh);
 	int r;
 	if (!excl) {
 		if ((r = vol_prepare_chunk(p, vol->v, pc.vc, whole, &phys)))
 			return r;
-		*remapped = true;
+		fresh = true;
 	}
+	*unsettled |= fresh;
 	struct pdev *d = &p->devs[addr_dev(phys)];
 	uint64_t at = chunk_offset(d, addr_num(phys)) + pc.coff;
+	/* with a settled mapping, FUA is one durable write; otherwise the
+	 * commit that follows flushes the data anyway */
 	r = backend_pwrite(d->be, data, pc.len, at,
-			   (flags & IPSTOR_IO_FUA) && !*remapped);
+			   (flags & IPSTOR_IO_FUA) && !*unsettled);
 	if (r && whole && !excl) /* never leave old bytes in a new chunk */
 		(void)backend_zero(d->be, at, pc.len);
 	return r;
@@ -299,7 +306,7 @@ static int unmap_piece(struct ipstor_vol *vol, uint64_t vc)
 }
 
 static int trim_piece(struct ipstor_vol *vol, struct piece pc,
-		      const char *data, unsigned flags, bool *remapped)
+		      const char *data, unsigned flags, bool *unsettled)
 {
 	struct ipstor_pool *p = vol->p;
 	(void)data;
@@ -307,11 +314,11 @@ static int trim_piece(struct ipstor_vol *vol, struct piece pc,
 	if (pc.len != p->chunk_size)
 		return 0; /* NBD lets a trim do nothing; partial: nothing */
 	if (vol->v->thin) {
-		*remapped = true;
+		*unsettled = true;
 		return unmap_piece(vol, pc.vc);
 	}
 	bool excl;
-	uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+	uint64_t phys = lookup(p, vol->v, pc.vc, &excl, NULL);
 	if (!excl)
 		return 0;
 	struct pdev *d = &p->devs[addr_dev(phys)];
@@ -329,24 +336,24 @@ int ipstor_vol_trim(struct ipstor_vol *vol, uint64_t len, uint64_t off,
 }
 
 static int zero_piece(struct ipstor_vol *vol, struct piece pc,
-		      const char *data, unsigned flags, bool *remapped)
+		      const char *data, unsigned flags, bool *unsettled)
 {
 	struct ipstor_pool *p = vol->p;
 	(void)data;
 	bool whole = pc.len == p->chunk_size;
 	if (whole && vol->v->thin && !(flags & IPSTOR_IO_NO_HOLE)) {
-		*remapped = true;
+		*unsettled = true;
 		return unmap_piece(vol, pc.vc);
 	}
 	bool excl;
-	uint64_t phys = lookup(p, vol->v, pc.vc, &excl);
+	uint64_t phys = lookup(p, vol->v, pc.vc, &excl, NULL);
 	if (!phys && !(flags & IPSTOR_IO_NO_HOLE))
 		return 0; /* a hole already reads as zeroes */
 	int r;
 	if (!excl) {
 		if ((r = vol_prepare_chunk(p, vol->v, pc.vc, false, &phys)))
 			return r;
-		*remapped = true;
+		*unsettled = true;
 	}
 	struct pdev *d = &p->devs[addr_dev(phys)];
 	if ((flags & IPSTOR_IO_FAST_ZERO) && d->be->is_blockdev)

@@ -348,7 +348,7 @@ int ipstor_vol_resize(struct ipstor_pool *p, const char *name, uint64_t want)
 		uint64_t tail = v->size & (p->chunk_size - 1);
 		if (tail && !ctx_dry_run(p->ctx)) {
 			bool sh;
-			uint64_t phys = tree_lookup(&v->map, old_n - 1, &sh);
+			uint64_t phys = tree_lookup(&v->map, old_n - 1, &sh, NULL);
 			if (phys && (r = vol_prepare_chunk_locked(
 					     p, v, old_n - 1, false, &phys)))
 				goto out;

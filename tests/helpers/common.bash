@@ -54,3 +54,16 @@ pool_fingerprint() {
 require_cmd() {
 	command -v "$1" >/dev/null || skip "$1 is not installed"
 }
+
+# scribble FILE OFFSET: overwrite 16 bytes at OFFSET (a damaged sector)
+scribble() {
+	printf 'DAMAGEDDAMAGED!!' | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# Offsets of a member's labels and metadata copies (default 1 MiB copies).
+label_off() { # FILE COPY
+	if [ "$2" = 0 ]; then echo 64; else echo $(($(stat -c %s "$1") / 4096 * 4096 - 4096 + 64)); fi
+}
+slot_off() { # FILE SLOT
+	if [ "$2" = 0 ]; then echo 4160; else echo $(($(stat -c %s "$1") / 4096 * 4096 - 4096 - 1048576 + 64)); fi
+}

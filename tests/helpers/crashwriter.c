@@ -4,6 +4,7 @@
  *   crashwriter write POOL/VOL LOG SEED   write, zero, flush, create and
  *                                          delete volumes forever
  *   crashwriter verify POOL/VOL LOG        check every block against LOG
+ *   crashwriter fua-then-die POOL/VOL      see do_fua_then_die
  *
  * Before each operation the writer appends what it is about to do to LOG
  * ("W block gen", "Z block count"), "F" after each flush returns and
@@ -23,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,9 +204,11 @@ static int do_verify(const char *ref, const char *logpath)
 	char line[128];
 	unsigned long long a, b;
 	size_t flushes = 0, writes = 0;
+	long good = 0; /* end of the last complete line */
 	while (fgets(line, sizeof(line), f)) {
 		if (line[strlen(line) - 1] != '\n')
 			break; /* the kill cut this line: the op never started */
+		good = ftell(f);
 		if (sscanf(line, "W %llu %llu", &a, &b) == 2 && a < nblocks) {
 			st[a].cur = (int64_t)b;
 			push_since(&st[a], (int64_t)b);
@@ -232,6 +236,9 @@ static int do_verify(const char *ref, const char *logpath)
 		}
 	}
 	fclose(f);
+	/* drop a torn last line, or what we append would run into it */
+	if (truncate(logpath, good))
+		return 2;
 	uint8_t buf[BLK];
 	int bad = 0;
 	FILE *base = fopen(logpath, "a");
@@ -272,13 +279,36 @@ static int do_verify(const char *ref, const char *logpath)
 	return bad ? 1 : 0;
 }
 
+/* A FUA write into a chunk that an unflushed write just mapped, then
+ * death: the FUA'd block must survive, mapping and all. */
+static int do_fua_then_die(const char *ref)
+{
+	struct ipstor_ctx *ctx;
+	struct ipstor_pool *p;
+	struct ipstor_vol *v;
+	if (open_vol(ref, IPSTOR_OPEN_RDWR, &ctx, &p, &v))
+		return 2;
+	uint8_t buf[BLK];
+	fill_block(buf, 0, 1);
+	if (ipstor_vol_pwrite(v, buf, BLK, 0, 0))
+		return 1;
+	fill_block(buf, 1, 2);
+	if (ipstor_vol_pwrite(v, buf, BLK, BLK, IPSTOR_IO_FUA))
+		return 1;
+	raise(SIGKILL);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "fua-then-die"))
+		return do_fua_then_die(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "write"))
 		return do_write(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "verify"))
 		return do_verify(argv[2], argv[3]);
 	fprintf(stderr, "usage: crashwriter write POOL/VOL LOG SEED\n"
-			"       crashwriter verify POOL/VOL LOG\n");
+			"       crashwriter verify POOL/VOL LOG\n"
+			"       crashwriter fua-then-die POOL/VOL\n");
 	return 2;
 }

@@ -50,3 +50,14 @@ kill_rounds() {
 	ipstor vol create p/v --size 24M
 	kill_rounds p/v 15
 }
+
+@test "a FUA write is durable with its mapping, even when an unflushed write just allocated the chunk" {
+	mkpool p 32M
+	ipstor vol create p/v --size 8M --thin
+	run -137 "$CW" fua-then-die p/v
+	# block 1 (FUA) must be there; block 0 (never flushed) may or may not
+	ipstor vol read p/v --offset 4096 --length 4096 "$D/b1"
+	run -0 od -A n -t x8 -j 8 -N 16 "$D/b1"
+	assert_output --regexp '^ +0+1 +0+2$'
+	run -0 ipstor pool check p
+}
