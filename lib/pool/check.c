@@ -45,6 +45,18 @@ static const char *what_err(int err)
 				    : "damaged";
 }
 
+/* A commit writes the header page first, then the JSON, in one write; a
+ * writer killed in the middle leaves a copy whose header already claims a
+ * newer sequence than the device's other (valid) copy but whose checksum
+ * fails. That is an interrupted commit, not damage: the other copy holds
+ * the state the commit started from. */
+static bool torn_by_commit(const struct pdev *d, int s)
+{
+	int o = !s;
+	return d->slot_err[s] == -EBADMSG && !d->slot_err[o] &&
+	       d->slot_seq[s] > d->slot_seq[o];
+}
+
 static void check_copies(struct ipstor_pool *p, struct report *rep)
 {
 	char obj[300], msg[300];
@@ -74,6 +86,15 @@ static void check_copies(struct ipstor_pool *p, struct report *rep)
 		for (int s = 0; s < 2; s++) {
 			if (!d->slot_err[s])
 				continue;
+			if (torn_by_commit(d, s)) {
+				snprintf(msg, sizeof(msg),
+					 "metadata copy %d is incomplete: a "
+					 "commit stopped while writing it; the "
+					 "next commit replaces it",
+					 s);
+				add(rep, "notice", obj, msg, true);
+				continue;
+			}
 			snprintf(msg, sizeof(msg), "metadata copy %d is %s", s,
 				 what_err(d->slot_err[s]));
 			add(rep, "error", obj, msg,
