@@ -69,7 +69,7 @@ int parse_size_opt(const char *name, const char *s, uint64_t *out)
 
 void out_json(struct json_object *o)
 {
-	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							JSON_C_TO_STRING_NOSLASHESCAPE),
 	      stdout);
 	fputc('\n', stdout);
@@ -129,7 +129,7 @@ static void cell(json_object *row, const struct column *c, char *buf,
 			for (size_t i = 0; i < json_object_array_length(v); i++)
 				n += (size_t)snprintf(
 					buf + n, n < len ? len - n : 0, "%s%s",
-					i ? "," : "",
+					i ? ", " : "",
 					json_object_get_string(
 						json_object_array_get_idx(v, i)));
 		} else {
