@@ -87,6 +87,20 @@ int exit_code(int err);
 char *fmt_size(uint64_t v, char *buf, size_t len);
 int parse_size_opt(const char *name, const char *s, uint64_t *out);
 
+/* op.c: run a named operation (lib/ops) offline, or in the worker when
+ * one runs; *res is NULL or an object the caller puts. */
+int cli_op(struct cli *c, const char *op, struct json_object *args,
+	   const int *fds, int nfds, struct json_object **res);
+/* {"pool": pool, "name": name} */
+struct json_object *args_vol(const char *pool, const char *name);
+/* Resolve "POOL/VOL" or a unique "VOL" into args_vol(). */
+int args_vol_ref(struct cli *c, const char *ref, struct json_object **args);
+void args_str(struct json_object *a, const char *key, const char *v);
+void args_u64(struct json_object *a, const char *key, uint64_t v);
+void args_bool(struct json_object *a, const char *key, bool v);
+/* o[key] as an object (borrowed), or NULL */
+struct json_object *res_get(struct json_object *o, const char *key);
+
 /* complete.c */
 int cmd_complete(struct cli *c, int argc, const char **argv);
 

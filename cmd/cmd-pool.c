@@ -33,26 +33,30 @@ static const struct column dev_cols[] = {
 	{"LABELS", "labels", COL_STR},	   {"METADATA", "metadata_copies", COL_STR},
 	{NULL, NULL, 0}};
 
-static int show_pool(struct cli *c, const char *name)
+static json_object *pool_args(const char *name)
 {
-	struct ipstor_pool *p;
-	int r = ipstor_pool_open(c->ctx, name, 0, &p);
-	if (r)
-		return r;
-	json_object *o;
-	r = ipstor_pool_describe(p, &o);
-	ipstor_pool_close(p);
-	if (r)
-		return r;
+	json_object *a = json_object_new_object();
+	args_str(a, "pool", name);
+	return a;
+}
+
+static void print_pool(json_object *o)
+{
 	out_object("pool", o, pool_fields);
 	if (!opt.json) {
-		json_object *devs;
-		json_object_object_get_ex(o, "devices", &devs);
 		printf("\n");
-		out_list("devices", devs, dev_cols);
+		out_list("devices", res_get(o, "devices"), dev_cols);
 	}
-	json_object_put(o);
-	return 0;
+}
+
+static int show_pool(struct cli *c, const char *name)
+{
+	json_object *res;
+	int r = cli_op(c, "pool.show", pool_args(name), NULL, 0, &res);
+	if (!r)
+		print_pool(res_get(res, "pool"));
+	json_object_put(res);
+	return r;
 }
 
 static const struct poptOption create_opts[] = {
@@ -123,48 +127,43 @@ static const struct poptOption extend_opts[] = {
 
 static int pool_extend(struct cli *c, int argc, const char **argv)
 {
-	struct ipstor_pool *p;
-	int r = ipstor_pool_open(c->ctx, argv[0], IPSTOR_OPEN_RDWR, &p);
-	if (r)
-		return r;
-	r = ipstor_pool_extend(p, argv + 1, argc - 1, opt.force);
-	int rc = ipstor_pool_close(p);
-	if (r || (r = rc))
-		return r;
-	if (opt.dry_run) {
-		out_say("would add %d device%s to pool '%s'", argc - 1,
+	json_object *a = pool_args(argv[0]), *devs = json_object_new_array(),
+		    *res;
+	for (int i = 1; i < argc; i++)
+		json_object_array_add(devs, json_object_new_string(argv[i]));
+	json_object_object_add(a, "devices", devs);
+	args_bool(a, "force", opt.force);
+	int r = cli_op(c, "pool.extend", a, NULL, 0, &res);
+	if (!r && opt.json && !opt.dry_run)
+		out_json(res);
+	else if (!r)
+		out_say("%s %d device%s to pool '%s'",
+			opt.dry_run ? "would add" : "added", argc - 1,
 			argc == 2 ? "" : "s", argv[0]);
-		return 0;
-	}
-	if (!opt.json) {
-		out_say("added %d device%s to pool '%s'", argc - 1,
-			argc == 2 ? "" : "s", argv[0]);
-		return 0;
-	}
-	return show_pool(c, argv[0]);
+	json_object_put(res);
+	return r;
 }
 
 static int pool_destroy(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
-	struct ipstor_pool *p;
-	int r = ipstor_pool_open(c->ctx, argv[0], IPSTOR_OPEN_RDWR, &p);
+	json_object *res;
+	int r = cli_op(c, "pool.show", pool_args(argv[0]), NULL, 0, &res);
 	if (r)
 		return r;
-	json_object *o = NULL, *n;
-	ipstor_pool_describe(p, &o);
-	json_object_object_get_ex(o, "volume_count", &n);
-	int vols = json_object_get_int(n);
-	json_object_put(o);
+	int vols = json_object_get_int(res_get(res_get(res, "pool"),
+					       "volume_count"));
+	json_object_put(res);
 	r = cli_confirm(c, "destroy pool '%s' and its %d volume%s", argv[0],
 			vols, vols == 1 ? "" : "s");
 	if (!r)
-		r = ipstor_pool_destroy(p);
-	ipstor_pool_close(p);
-	if (!r)
-		out_say("%s pool '%s'", opt.dry_run ? "would destroy"
-						    : "destroyed",
-			argv[0]);
+		r = cli_op(c, "pool.destroy", pool_args(argv[0]), NULL, 0,
+			   &res);
+	if (!r) {
+		json_object_put(res);
+		out_say("%s pool '%s'",
+			opt.dry_run ? "would destroy" : "destroyed", argv[0]);
+	}
 	return r;
 }
 
@@ -214,7 +213,7 @@ static int pool_check(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
 	json_object *o = NULL;
-	int r = ipstor_pool_check(c->ctx, argv[0], &o);
+	int r = cli_op(c, "pool.check", pool_args(argv[0]), NULL, 0, &o);
 	if (!o)
 		return r;
 	if (opt.json)
@@ -232,16 +231,14 @@ static int pool_repair(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
 	json_object *o = NULL;
-	int r = ipstor_pool_repair(c->ctx, argv[0], &o);
+	int r = cli_op(c, "pool.repair", pool_args(argv[0]), NULL, 0, &o);
 	if (!o)
 		return r;
 	if (opt.json) {
 		out_json(o);
 	} else if (!opt.quiet) {
 		print_problems(o, "repaired");
-		json_object *arr;
-		json_object_object_get_ex(o, "repaired", &arr);
-		if (!json_object_array_length(arr))
+		if (!json_object_array_length(res_get(o, "repaired")))
 			out_say("pool '%s': nothing to repair", argv[0]);
 		else
 			out_say("pool '%s' repaired", argv[0]);
@@ -254,12 +251,11 @@ static int pool_dump(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
 	json_object *o;
-	int r = ipstor_pool_dump(c->ctx, argv[0], &o);
-	if (r)
-		return r;
-	out_json(o);
+	int r = cli_op(c, "pool.dump", pool_args(argv[0]), NULL, 0, &o);
+	if (!r)
+		out_json(o);
 	json_object_put(o);
-	return 0;
+	return r;
 }
 
 const struct cmd pool_commands[] = {

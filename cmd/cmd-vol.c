@@ -31,24 +31,9 @@ static const struct column vol_fields[] = {
 	{"created", "created", COL_STR},
 	{NULL, NULL, 0}};
 
-/* Open the pool holding ref ("POOL/VOL" or a unique "VOL"). */
-static int open_ref(struct cli *c, const char *ref, unsigned flags,
-		    struct ipstor_pool **p, char vol[IPSTOR_NAME_BUF])
+static void print_vol(json_object *res)
 {
-	char pool[IPSTOR_NAME_BUF];
-	int r = ipstor_vol_locate(c->ctx, ref, pool, vol);
-	return r ? r : ipstor_pool_open(c->ctx, pool, flags, p);
-}
-
-static int print_vol(struct ipstor_pool *p, const char *vol)
-{
-	json_object *o;
-	int r = ipstor_vol_describe(p, vol, &o);
-	if (r)
-		return r;
-	out_object("volume", o, vol_fields);
-	json_object_put(o);
-	return 0;
+	out_object("volume", res_get(res, "volume"), vol_fields);
 }
 
 static const struct poptOption create_opts[] = {
@@ -106,25 +91,22 @@ static int vol_create(struct cli *c, int argc, const char **argv)
 			argv[0]);
 		return -ECANCELED;
 	}
-	struct ipstor_pool *p;
-	if ((r = ipstor_pool_open(c->ctx, pool, IPSTOR_OPEN_RDWR, &p)))
-		return r;
-	r = ipstor_vol_create(p, name, &o);
-	if (!r && opt.dry_run) {
-		char s[32];
-		out_say("would create %s volume '%s/%s' of %s",
+	json_object *a = args_vol(pool, name), *res;
+	args_u64(a, "size", o.size);
+	args_bool(a, "thin", o.thin);
+	args_bool(a, "contiguous", o.contiguous);
+	args_u64(a, "stripes", o.stripes);
+	r = cli_op(c, "vol.create", a, NULL, 0, &res);
+	char sz[32];
+	if (!r && opt.json && !opt.dry_run)
+		print_vol(res);
+	else if (!r)
+		out_say("%s %s volume '%s/%s' of %s",
+			opt.dry_run ? "would create" : "created",
 			o.thin ? "thin" : "thick", pool, name,
-			fmt_size(o.size, s, sizeof(s)));
-	} else if (!r && opt.json) {
-		r = print_vol(p, name);
-	} else if (!r) {
-		char s[32];
-		out_say("created %s volume '%s/%s' of %s",
-			o.thin ? "thin" : "thick", pool, name,
-			fmt_size(o.size, s, sizeof(s)));
-	}
-	int rc = ipstor_pool_close(p);
-	return r ? r : rc;
+			fmt_size(o.size, sz, sizeof(sz)));
+	json_object_put(res);
+	return r;
 }
 
 static const struct poptOption list_opts[] = {
@@ -148,14 +130,13 @@ static int vol_list(struct cli *c, int argc, const char **argv)
 static int vol_show(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
-	struct ipstor_pool *p;
-	char vol[IPSTOR_NAME_BUF];
-	int r = open_ref(c, argv[0], 0, &p, vol);
-	if (r)
+	json_object *a, *res;
+	int r = args_vol_ref(c, argv[0], &a);
+	if (r || (r = cli_op(c, "vol.show", a, NULL, 0, &res)))
 		return r;
-	r = print_vol(p, vol);
-	ipstor_pool_close(p);
-	return r;
+	print_vol(res);
+	json_object_put(res);
+	return 0;
 }
 
 static const struct poptOption resize_opts[] = {
@@ -173,79 +154,86 @@ static int vol_resize(struct cli *c, int argc, const char **argv)
 	}
 	if (parse_size_opt("size", opt.size, &size))
 		return -ECANCELED;
-	struct ipstor_pool *p;
-	char vol[IPSTOR_NAME_BUF];
-	int r = open_ref(c, argv[0], IPSTOR_OPEN_RDWR, &p, vol);
+	json_object *a, *res;
+	int r = args_vol_ref(c, argv[0], &a);
 	if (r)
 		return r;
-	json_object *o, *cur;
-	if ((r = ipstor_vol_describe(p, vol, &o))) {
-		ipstor_pool_close(p);
+	if ((r = cli_op(c, "vol.show", json_object_get(a), NULL, 0, &res))) {
+		json_object_put(a);
 		return r;
 	}
-	json_object_object_get_ex(o, "size", &cur);
-	uint64_t old = (uint64_t)json_object_get_int64(cur);
-	json_object_put(o);
-	char a[32], b[32];
+	uint64_t old = (uint64_t)json_object_get_int64(
+		res_get(res_get(res, "volume"), "size"));
+	json_object_put(res);
+	char x[32], y[32];
 	if (size < old)
 		r = cli_confirm(c,
 				"shrink volume '%s' from %s to %s, discarding "
 				"the data past the new end",
-				argv[0], fmt_size(old, a, sizeof(a)),
-				fmt_size(size, b, sizeof(b)));
-	if (!r)
-		r = ipstor_vol_resize(p, vol, size);
-	if (!r && opt.json)
-		r = print_vol(p, vol);
-	else if (!r)
+				argv[0], fmt_size(old, x, sizeof(x)),
+				fmt_size(size, y, sizeof(y)));
+	if (r) {
+		json_object_put(a);
+		return r;
+	}
+	args_u64(a, "size", size);
+	if ((r = cli_op(c, "vol.resize", a, NULL, 0, &res)))
+		return r;
+	if (opt.json && !opt.dry_run)
+		print_vol(res);
+	else
 		out_say("%s volume '%s' from %s to %s",
 			opt.dry_run ? "would resize" : "resized", argv[0],
-			fmt_size(old, a, sizeof(a)),
-			fmt_size(size, b, sizeof(b)));
-	int rc = ipstor_pool_close(p);
-	return r ? r : rc;
+			fmt_size(old, x, sizeof(x)),
+			fmt_size(size, y, sizeof(y)));
+	json_object_put(res);
+	return 0;
 }
 
 static int vol_rename(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
-	struct ipstor_pool *p;
-	char vol[IPSTOR_NAME_BUF];
-	int r = open_ref(c, argv[0], IPSTOR_OPEN_RDWR, &p, vol);
+	json_object *a, *res;
+	int r = args_vol_ref(c, argv[0], &a);
 	if (r)
 		return r;
-	r = ipstor_vol_rename(p, vol, argv[1]);
-	if (!r && opt.json)
-		r = print_vol(p, argv[1]);
-	else if (!r)
+	args_str(a, "newname", argv[1]);
+	if ((r = cli_op(c, "vol.rename", a, NULL, 0, &res)))
+		return r;
+	if (opt.json && !opt.dry_run)
+		print_vol(res);
+	else
 		out_say("%s volume '%s' to '%s'",
 			opt.dry_run ? "would rename" : "renamed", argv[0],
 			argv[1]);
-	int rc = ipstor_pool_close(p);
-	return r ? r : rc;
+	json_object_put(res);
+	return 0;
 }
 
 static int vol_delete(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
-	struct ipstor_pool *p;
-	char vol[IPSTOR_NAME_BUF];
-	int r = open_ref(c, argv[0], IPSTOR_OPEN_RDWR, &p, vol);
+	json_object *a, *res;
+	int r = args_vol_ref(c, argv[0], &a);
 	if (r)
 		return r;
-	json_object *o;
-	if (!(r = ipstor_vol_describe(p, vol, &o))) {
-		json_object_put(o);
-		r = cli_confirm(c, "delete volume '%s' and all its data",
-				argv[0]);
+	/* refuse at once if it does not exist, before asking */
+	if ((r = cli_op(c, "vol.show", json_object_get(a), NULL, 0, &res))) {
+		json_object_put(a);
+		return r;
 	}
-	if (!r)
-		r = ipstor_vol_delete(p, vol);
-	if (!r)
-		out_say("%s volume '%s'", opt.dry_run ? "would delete" : "deleted",
-			argv[0]);
-	int rc = ipstor_pool_close(p);
-	return r ? r : rc;
+	json_object_put(res);
+	if ((r = cli_confirm(c, "delete volume '%s' and all its data",
+			     argv[0]))) {
+		json_object_put(a);
+		return r;
+	}
+	if ((r = cli_op(c, "vol.delete", a, NULL, 0, &res)))
+		return r;
+	json_object_put(res);
+	out_say("%s volume '%s'", opt.dry_run ? "would delete" : "deleted",
+		argv[0]);
+	return 0;
 }
 
 /* ---- data ----------------------------------------------------------- */
@@ -262,126 +250,37 @@ static const struct poptOption read_opts[] = {
 	 "how much to read (default: to the end)", "LENGTH"},
 	POPT_TABLEEND};
 
-static ssize_t read_full(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-static int write_full(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int vol_write(struct cli *c, int argc, const char **argv)
 {
-	uint64_t off = 0, total = 0;
+	uint64_t off = 0;
 	if (opt.offset && parse_size_opt("offset", opt.offset, &off))
 		return -ECANCELED;
 	const char *src = argc > 1 ? argv[1] : "-";
+	json_object *a, *res = NULL;
+	int r = args_vol_ref(c, argv[0], &a);
+	if (r)
+		return r;
 	int fd = strcmp(src, "-") ? open(src, O_RDONLY | O_CLOEXEC) : 0;
 	if (fd < 0) {
 		int e = errno;
 		fprintf(stderr, "ipstor: cannot open '%s': %s\n", src,
 			strerror(e));
+		json_object_put(a);
 		return -ECANCELED;
 	}
-	struct ipstor_pool *p = NULL;
-	struct ipstor_vol *v = NULL;
-	char vol[IPSTOR_NAME_BUF], *buf = NULL;
-	int r = open_ref(c, argv[0], IPSTOR_OPEN_RDWR, &p, vol);
-	if (r || (r = ipstor_vol_open(p, vol, &v)))
-		goto out;
-	uint64_t size = ipstor_vol_size(v);
-	struct stat st;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) &&
-	    (off > size || (uint64_t)st.st_size > size - off)) {
-		fprintf(stderr,
-			"ipstor: '%s' (%lld bytes) does not fit in volume '%s' "
-			"at offset %llu\n",
-			src, (long long)st.st_size, argv[0],
-			(unsigned long long)off);
-		r = -ECANCELED;
-		goto out;
-	}
-	if (!(buf = malloc(IO_BLOCK))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read_full(fd, buf, IO_BLOCK);
-		if (n < 0) {
-			fprintf(stderr, "ipstor: cannot read '%s': %s\n", src,
-				strerror((int)-n));
-			r = (int)n;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (off > size || (uint64_t)n > size - off) {
-			fprintf(stderr, "ipstor: input is larger than volume "
-					"'%s'; wrote the first %llu bytes\n",
-				argv[0], (unsigned long long)total);
-			r = -EFBIG;
-			break;
-		}
-		if (!opt.dry_run &&
-		    (r = ipstor_vol_pwrite(v, buf, (size_t)n, off, 0)))
-			goto out;
-		off += (uint64_t)n;
-		total += (uint64_t)n;
-	}
-	if (!opt.dry_run) {
-		int rf = ipstor_vol_flush(v);
-		r = r ? r : rf;
-	}
-	if (!r) {
-		if (opt.json) {
-			json_object *o = json_object_new_object();
-			json_object_object_add(o, "version", json_object_new_int(1));
-			json_object_object_add(o, "volume",
-					       json_object_new_string(argv[0]));
-			json_object_object_add(o, "written",
-					       json_object_new_int64((int64_t)total));
-			out_json(o);
-			json_object_put(o);
-		} else {
-			char s[32];
-			out_say("%s %s to '%s'",
-				opt.dry_run ? "would write" : "wrote",
-				fmt_size(total, s, sizeof(s)), argv[0]);
-		}
-	}
-out:
-	if (r == -EFBIG)
-		r = -ECANCELED; /* already explained */
-	free(buf);
-	ipstor_vol_close(v);
-	if (p) {
-		int rc = ipstor_pool_close(p);
-		r = r ? r : rc;
-	}
+	args_u64(a, "offset", off);
+	r = cli_op(c, "vol.write", a, &fd, 1, &res);
 	if (fd > 0)
 		close(fd);
+	uint64_t n = (uint64_t)json_object_get_int64(res_get(res, "written"));
+	if (!r && opt.json) {
+		out_json(res);
+	} else if (!r) {
+		char s[32];
+		out_say("%s %s to '%s'", opt.dry_run ? "would write" : "wrote",
+			fmt_size(n, s, sizeof(s)), argv[0]);
+	}
+	json_object_put(res);
 	return r;
 }
 
@@ -392,68 +291,33 @@ static int vol_read(struct cli *c, int argc, const char **argv)
 		return -ECANCELED;
 	if (opt.length && parse_size_opt("length", opt.length, &len))
 		return -ECANCELED;
-	struct ipstor_pool *p;
-	struct ipstor_vol *v = NULL;
-	char vol[IPSTOR_NAME_BUF], *buf = NULL;
-	int fd = -1, r = open_ref(c, argv[0], 0, &p, vol);
+	json_object *a, *res = NULL;
+	int r = args_vol_ref(c, argv[0], &a);
 	if (r)
 		return r;
-	if ((r = ipstor_vol_open(p, vol, &v)))
-		goto out;
-	uint64_t size = ipstor_vol_size(v);
-	if (off > size || (opt.length && len > size - off)) {
-		fprintf(stderr,
-			"ipstor: range %llu+%llu lies beyond the end of '%s' "
-			"(%llu bytes)\n",
-			(unsigned long long)off, (unsigned long long)len,
-			argv[0], (unsigned long long)size);
-		r = -ECANCELED;
-		goto out;
-	}
-	if (!opt.length)
-		len = size - off;
+	args_u64(a, "offset", off);
+	if (opt.length)
+		args_u64(a, "length", len);
 	const char *dst = argc > 1 ? argv[1] : "-";
-	fd = strcmp(dst, "-")
-		     ? open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-		     : 1;
+	int fd = strcmp(dst, "-")
+			 ? open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				0644)
+			 : 1;
 	if (fd < 0) {
 		int e = errno;
 		fprintf(stderr, "ipstor: cannot create '%s': %s\n", dst,
 			strerror(e));
-		r = -ECANCELED;
-		goto out;
+		json_object_put(a);
+		return -ECANCELED;
 	}
-	if (!(buf = malloc(IO_BLOCK))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len) {
-		size_t n = len < IO_BLOCK ? (size_t)len : IO_BLOCK;
-		if ((r = ipstor_vol_pread(v, buf, n, off)))
-			break;
-		if ((r = write_full(fd, buf, n))) {
-			fprintf(stderr, "ipstor: cannot write '%s': %s\n", dst,
-				strerror(-r));
-			r = -ECANCELED;
-			break;
-		}
-		off += n;
-		len -= n;
-	}
-	if (!r && fd > 1 && close(fd)) {
+	r = cli_op(c, "vol.read", a, &fd, 1, &res);
+	json_object_put(res);
+	if (fd > 1 && close(fd) && !r) {
 		int e = errno;
 		fprintf(stderr, "ipstor: cannot write '%s': %s\n", dst,
 			strerror(e));
 		r = -ECANCELED;
 	}
-	if (fd > 1)
-		fd = -1;
-out:
-	if (fd > 1)
-		close(fd);
-	free(buf);
-	ipstor_vol_close(v);
-	ipstor_pool_close(p);
 	return r;
 }
 

@@ -175,12 +175,58 @@ typedef int (*ipstor_extent_fn)(uint64_t off, uint64_t len, bool allocated,
 int ipstor_vol_block_status(struct ipstor_vol *vol, uint64_t off,
 			    uint64_t len, ipstor_extent_fn fn, void *data);
 
+/* ---- exports ------------------------------------------------------- */
+
+#define IPSTOR_NBD_DEFAULT_PORT 10809
+#define IPSTOR_NBD_DEFAULT_LISTEN "127.0.0.1:10809"
+
+struct ipstor_export_opts {
+	const char *volume;	   /* in this pool */
+	const char *proto;	   /* NULL: "nbd" */
+	const char *name;	   /* NULL: the volume's name */
+	const char *listen;	   /* NULL: IPSTOR_NBD_DEFAULT_LISTEN */
+	const char *const *allow;  /* CIDRs; none: loopback only */
+	int nallow;
+	bool read_only;
+};
+int ipstor_export_add(struct ipstor_pool *pool,
+		      const struct ipstor_export_opts *opts);
+int ipstor_export_remove(struct ipstor_pool *pool, const char *name);
+/* Array of export descriptions. */
+int ipstor_export_list(struct ipstor_pool *pool, struct json_object **out);
+
 /* ---- disks --------------------------------------------------------- */
 
 /* Block devices (libudev) and the devices in the state dir's list, with
  * size, model, signatures (libblkid) and whether each is in use:
  * {"version":1,"disks":[...]}. */
 int ipstor_disk_list(struct ipstor_ctx *ctx, struct json_object **out);
+
+/* ---- operations by name -------------------------------------------- */
+
+/* Where an operation gets its pools: opened for the call and closed after
+ * (offline), or the worker's, open and locked for its lifetime. */
+struct ipstor_pool_source {
+	int (*get)(void *data, const char *name, unsigned flags,
+		   struct ipstor_pool **out);
+	/* Done with the pool; returns the status of committing/closing. */
+	int (*put)(void *data, struct ipstor_pool *pool);
+	/* Pools of this source stay locked by it (check and repair must not
+	 * take the pool lock again). */
+	bool holds_locks;
+	void *data;
+};
+/* Opens each pool for the call; data is the ipstor_ctx. */
+void ipstor_offline_source(struct ipstor_ctx *ctx,
+			   struct ipstor_pool_source *out);
+
+/* Run a named operation ("vol.create", ...; the list is in lib/ops/ops.c
+ * and docs/control.md) with JSON arguments. fds carry files for data
+ * operations (vol.write reads fds[0], vol.read writes it). *result is a
+ * JSON object, or NULL. The same code runs offline and in the worker. */
+int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
+		  const char *op, struct json_object *args, const int *fds,
+		  int nfds, struct json_object **result);
 
 /* ---- helpers shared with the CLI ----------------------------------- */
 

@@ -3,6 +3,7 @@
 #include "../map/tree.h"
 #include "../pool/pool.h"
 #include "../util/err.h"
+#include "../util/net.h"
 #include "../util/timefmt.h"
 #include "../util/uuid.h"
 
@@ -102,6 +103,27 @@ char *config_encode(const struct ipstor_pool *p, const uint64_t *used)
 		json_object_array_add(vols, o);
 	}
 	json_object_object_add(root, "volumes", vols);
+
+	json_object *exps = json_object_new_array();
+	for (const struct pexport *e = p->exports; e; e = e->next) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(e->name));
+		json_object_object_add(o, "volume",
+				       json_object_new_string(e->volume));
+		json_object_object_add(o, "proto", json_object_new_string(e->proto));
+		json_object_object_add(o, "listen",
+				       json_object_new_string(e->listen));
+		json_object *allow = json_object_new_array();
+		for (size_t k = 0; k < e->nallow; k++)
+			json_object_array_add(allow,
+					      json_object_new_string(e->allow[k]));
+		json_object_object_add(o, "allow", allow);
+		json_object_object_add(o, "read_only",
+				       json_object_new_boolean(e->read_only));
+		json_object_object_add(o, "created", jtime(e->created));
+		json_object_array_add(exps, o);
+	}
+	json_object_object_add(root, "exports", exps);
 
 	char *out = strdup(json_object_to_json_string_ext(
 		root, JSON_C_TO_STRING_PLAIN));
@@ -272,6 +294,51 @@ static int decode_volume(struct ipstor_pool *p, json_object *o,
 	return 0;
 }
 
+static int decode_export(struct ipstor_pool *p, json_object *o,
+			 struct pexport **out)
+{
+	struct pexport *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	*out = e;
+	json_object *name = get(o, "name", json_type_string);
+	json_object *vol = get(o, "volume", json_type_string);
+	json_object *proto = get(o, "proto", json_type_string);
+	json_object *listen = get(o, "listen", json_type_string);
+	json_object *allow = get(o, "allow", json_type_array);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (!name || !vol || !proto || !listen || !allow ||
+	    name_check("export", json_object_get_string(name)) ||
+	    name_check("volume", json_object_get_string(vol)) ||
+	    strcmp(json_object_get_string(proto), "nbd") ||
+	    strlen(json_object_get_string(listen)) >= sizeof(e->listen) ||
+	    listen_parse(json_object_get_string(listen), 10809, &ss, &sl) ||
+	    get_bool(o, "read_only", &e->read_only) ||
+	    get_time(o, "created", &e->created))
+		return bad("malformed export entry");
+	strcpy(e->name, json_object_get_string(name));
+	strcpy(e->volume, json_object_get_string(vol));
+	strcpy(e->proto, json_object_get_string(proto));
+	strcpy(e->listen, json_object_get_string(listen));
+	if (!pool_find_vol(p, e->volume))
+		return bad("an export names a volume that does not exist");
+	size_t n = json_object_array_length(allow);
+	if (n > 256 || !(e->allow = calloc(n ? n : 1, sizeof(char *))))
+		return n > 256 ? bad("export allow list too long") : -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		json_object *a = json_object_array_get_idx(allow, k);
+		struct cidr c;
+		if (!json_object_is_type(a, json_type_string) ||
+		    cidr_parse(json_object_get_string(a), &c))
+			return bad("malformed export allow list");
+		if (!(e->allow[k] = strdup(json_object_get_string(a))))
+			return -ENOMEM;
+		e->nallow++;
+	}
+	return 0;
+}
+
 int config_decode(struct ipstor_pool *p, const char *text)
 {
 	enum json_tokener_error jerr;
@@ -329,6 +396,24 @@ int config_decode(struct ipstor_pool *p, const char *text)
 		for (struct pvol *w = p->vols; w != v; w = w->next)
 			if (!strcmp(w->name, v->name)) {
 				r = bad("two volumes share a name");
+				goto out;
+			}
+	}
+	/* exports came later: a copy without them has none */
+	json_object *exps = get(root, "exports", json_type_array);
+	struct pexport **etail = &p->exports;
+	for (size_t i = 0; exps && i < json_object_array_length(exps); i++) {
+		struct pexport *e = NULL;
+		r = decode_export(p, json_object_array_get_idx(exps, i), &e);
+		if (e) {
+			*etail = e;
+			etail = &e->next;
+		}
+		if (r)
+			goto out;
+		for (struct pexport *w = p->exports; w != e; w = w->next)
+			if (!strcmp(w->name, e->name)) {
+				r = bad("two exports share a name");
 				goto out;
 			}
 	}

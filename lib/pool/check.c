@@ -150,17 +150,18 @@ static json_object *finish(struct ipstor_pool *p, struct report *rep,
 	return o;
 }
 
-/* Shared-lock open that tolerates damage: for check and dump. */
-static int open_inspect(struct ipstor_ctx *ctx, const char *name,
+/* Shared-lock open that tolerates damage: for check and dump. With lock
+ * false the caller already holds the pool (the worker). */
+static int open_inspect(struct ipstor_ctx *ctx, const char *name, bool lock,
 			struct ipstor_pool **out, struct scan *s)
 {
 	uint8_t uuid[16];
-	int fd, r = scan_state(ctx, NULL, s);
+	int fd = -1, r = scan_state(ctx, NULL, s);
 	if (r)
 		return r;
 	r = scan_find_pool(s, name, uuid);
 	scan_free(s);
-	if (r || (r = lock_pool(ctx, uuid, name, false, &fd)))
+	if (r || (lock && (r = lock_pool(ctx, uuid, name, false, &fd))))
 		return r;
 	if ((r = scan_state(ctx, NULL, s))) {
 		lock_release(fd);
@@ -182,9 +183,15 @@ static int open_inspect(struct ipstor_ctx *ctx, const char *name,
 int ipstor_pool_check(struct ipstor_ctx *ctx, const char *name,
 		      struct json_object **out)
 {
+	return pool_check(ctx, name, true, out);
+}
+
+int pool_check(struct ipstor_ctx *ctx, const char *name, bool lock,
+	       struct json_object **out)
+{
 	struct ipstor_pool *p;
 	struct scan s;
-	int r = open_inspect(ctx, name, &p, &s);
+	int r = open_inspect(ctx, name, lock, &p, &s);
 	if (r)
 		return r;
 	scan_free(&s);
@@ -257,6 +264,46 @@ int ipstor_pool_repair(struct ipstor_ctx *ctx, const char *name,
 	return ipstor_pool_close(p);
 }
 
+/* Repair a pool this process holds open (the worker): learn the damage
+ * from a fresh read of the devices, then rewrite from memory. */
+int pool_repair_held(struct ipstor_pool *p, struct json_object **out)
+{
+	struct scan s;
+	struct ipstor_pool *fresh;
+	int r = scan_state(p->ctx, NULL, &s);
+	if (r)
+		return r;
+	r = pool_from_scan(p->ctx, &s, p->uuid, &fresh);
+	scan_free(&s);
+	if (r)
+		return r;
+	pthread_mutex_lock(&p->commit_lock);
+	for (uint32_t i = 0; i < p->ndevs && i < fresh->ndevs; i++) {
+		memcpy(p->devs[i].label_err, fresh->devs[i].label_err,
+		       sizeof(p->devs[i].label_err));
+		memcpy(p->devs[i].slot_err, fresh->devs[i].slot_err,
+		       sizeof(p->devs[i].slot_err));
+		memcpy(p->devs[i].slot_seq, fresh->devs[i].slot_seq,
+		       sizeof(p->devs[i].slot_seq));
+	}
+	pool_free(fresh);
+	struct report rep = {json_object_new_array(), 0};
+	r = pool_repair_copies(p, note_repair, &rep);
+	pthread_mutex_unlock(&p->commit_lock);
+	if (!r) {
+		pthread_rwlock_wrlock(&p->md_lock);
+		p->config_dirty = true;
+		pthread_rwlock_unlock(&p->md_lock);
+		r = pool_commit(p);
+	}
+	if (r) {
+		json_object_put(rep.problems);
+		return r;
+	}
+	*out = finish(p, &rep, "repaired");
+	return 0;
+}
+
 /* ---- dump ----------------------------------------------------------- */
 
 static json_object *jstatus(int err)
@@ -275,9 +322,15 @@ static json_object *dump_label(const struct found *f, int c)
 int ipstor_pool_dump(struct ipstor_ctx *ctx, const char *name,
 		     struct json_object **out)
 {
+	return pool_dump(ctx, name, true, out);
+}
+
+int pool_dump(struct ipstor_ctx *ctx, const char *name, bool lock,
+	      struct json_object **out)
+{
 	struct ipstor_pool *p;
 	struct scan s;
-	int r = open_inspect(ctx, name, &p, &s);
+	int r = open_inspect(ctx, name, lock, &p, &s);
 	if (r)
 		return r;
 	json_object *devs = json_object_new_array();

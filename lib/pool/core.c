@@ -33,6 +33,24 @@ void pvol_free(struct pvol *v)
 	free(v);
 }
 
+void pexport_free(struct pexport *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->nallow; i++)
+		free(e->allow[i]);
+	free(e->allow);
+	free(e);
+}
+
+struct pexport *pool_find_export(struct ipstor_pool *p, const char *name)
+{
+	for (struct pexport *e = p->exports; e; e = e->next)
+		if (!strcmp(e->name, name))
+			return e;
+	return NULL;
+}
+
 void pool_free(struct ipstor_pool *p)
 {
 	if (!p)
@@ -48,6 +66,11 @@ void pool_free(struct ipstor_pool *p)
 		struct pvol *v = p->vols;
 		p->vols = v->next;
 		pvol_free(v);
+	}
+	while (p->exports) {
+		struct pexport *e = p->exports;
+		p->exports = e->next;
+		pexport_free(e);
 	}
 	lock_release(p->lock_fd);
 	pthread_rwlock_destroy(&p->md_lock);

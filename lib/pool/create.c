@@ -245,6 +245,7 @@ int ipstor_pool_destroy(struct ipstor_pool *p)
 	if (!r) {
 		lock_remove_pool(p->ctx, p->uuid);
 		p->writable = false; /* nothing left to commit to */
+		p->destroyed = true;
 	}
 out:
 	lock_release(gfd);

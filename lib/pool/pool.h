@@ -51,6 +51,20 @@ struct pvol {
 	struct pvol *next;
 };
 
+/* A volume served over the network; kept in the pool's metadata so that
+ * the worker brings it back after a restart. */
+struct pexport {
+	char name[NAME_LEN_MAX + 1];
+	char volume[NAME_LEN_MAX + 1];
+	char proto[8];
+	char listen[80];
+	char **allow; /* CIDRs */
+	size_t nallow;
+	bool read_only;
+	int64_t created;
+	struct pexport *next;
+};
+
 struct pending {
 	uint64_t *v; /* data chunk addresses; map blocks with PENDING_MD set */
 	size_t n, cap;
@@ -78,11 +92,13 @@ struct ipstor_pool {
 	struct pdev *devs; /* devs[i].index == i */
 	uint32_t ndevs;
 	struct pvol *vols;
+	struct pexport *exports;
 
 	bool writable;
 	bool maps_loaded;
 	bool config_dirty;
 	int broken; /* a commit failed half-way: no more writes */
+	bool destroyed;
 	int lock_fd;
 
 	/* space and maps, valid when maps_loaded */
@@ -116,6 +132,8 @@ uint64_t vol_nchunks(const struct ipstor_pool *p, uint64_t size);
 struct ipstor_pool *pool_alloc(struct ipstor_ctx *ctx);
 void pool_free(struct ipstor_pool *p);
 void pvol_free(struct pvol *v);
+void pexport_free(struct pexport *e);
+struct pexport *pool_find_export(struct ipstor_pool *p, const char *name);
 
 /* pool/open.c */
 /* Build the pool from a scan: the newest valid copy, devices matched by
@@ -132,6 +150,27 @@ int pool_repair_copies(struct ipstor_pool *p,
 				    const char *msg),
 		       void *data);
 int pool_write_label(struct ipstor_pool *p, struct pdev *d, int copy);
+
+/* pool/each.c: every readable pool of the state, from its newest copy,
+ * without locks (listing and name resolution only). */
+int pools_each(struct ipstor_ctx *ctx,
+	       int (*fn)(struct ipstor_pool *p, void *data), void *data);
+
+/* export/export.c */
+struct json_object *export_describe_json(struct ipstor_pool *p,
+					 const struct pexport *e);
+/* Which pool holds export 'name' (lockless); -ENOENT if none. */
+int export_locate(struct ipstor_ctx *ctx, const char *name,
+		  char pool[NAME_LEN_MAX + 1]);
+/* Every export of every pool (lockless): an array. */
+int export_list_all(struct ipstor_ctx *ctx, struct json_object **out);
+
+/* pool/check.c: lock false when the caller holds the pool */
+int pool_check(struct ipstor_ctx *ctx, const char *name, bool lock,
+	       struct json_object **out);
+int pool_dump(struct ipstor_ctx *ctx, const char *name, bool lock,
+	      struct json_object **out);
+int pool_repair_held(struct ipstor_pool *p, struct json_object **out);
 
 /* pool/describe.c */
 struct json_object *pool_describe_json(struct ipstor_pool *p);

@@ -10,31 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef int (*pool_visit_fn)(struct ipstor_pool *p, void *data);
-
-static int for_each_pool(struct ipstor_ctx *ctx, pool_visit_fn fn, void *data)
-{
-	struct scan s;
-	int r = scan_state(ctx, NULL, &s);
-	for (int i = 0; !r && i < s.n; i++) {
-		if (!s.f[i].identified)
-			continue;
-		bool seen = false;
-		for (int k = 0; k < i; k++)
-			if (s.f[k].identified &&
-			    !memcmp(s.f[k].pool_uuid, s.f[i].pool_uuid, 16))
-				seen = true;
-		struct ipstor_pool *p;
-		if (seen || pool_from_scan(ctx, &s, s.f[i].pool_uuid, &p))
-			continue; /* unreadable pools show in pool list */
-		r = fn(p, data);
-		pool_free(p);
-	}
-	scan_free(&s);
-	ipstor_clear_error();
-	return r;
-}
-
 struct list_all {
 	const char *pool;
 	bool found_pool;
@@ -56,7 +31,7 @@ int ipstor_vol_list_all(struct ipstor_ctx *ctx, const char *pool,
 			struct json_object **out)
 {
 	struct list_all L = {pool, false, json_object_new_array()};
-	int r = for_each_pool(ctx, add_vols, &L);
+	int r = pools_each(ctx, add_vols, &L);
 	if (!r && pool && !L.found_pool)
 		r = ipstor_fail(-ENOENT, "pool '%s' not found", pool);
 	if (r) {
@@ -113,7 +88,7 @@ int ipstor_vol_locate(struct ipstor_ctx *ctx, const char *ref,
 	if (r)
 		return r;
 	struct locate L = {.vol = ref};
-	if ((r = for_each_pool(ctx, match_vol, &L)))
+	if ((r = pools_each(ctx, match_vol, &L)))
 		return r;
 	if (L.matches == 0)
 		return ipstor_fail(-ENOENT, "volume '%s' not found", ref);

@@ -281,6 +281,14 @@ int ipstor_vol_delete(struct ipstor_pool *p, const char *name)
 		pthread_rwlock_unlock(&p->md_lock);
 		return ipstor_fail(-EBUSY, "volume '%s' is in use", name);
 	}
+	for (struct pexport *e = p->exports; e; e = e->next)
+		if (!strcmp(e->volume, name)) {
+			pthread_rwlock_unlock(&p->md_lock);
+			return ipstor_fail(-EBUSY,
+					   "volume '%s' is exported as '%s'; "
+					   "remove the export first",
+					   name, e->name);
+		}
 	tree_drop(p, &v->map);
 	for (struct pvol **pp = &p->vols; *pp; pp = &(*pp)->next)
 		if (*pp == v) {
@@ -308,6 +316,10 @@ int ipstor_vol_rename(struct ipstor_pool *p, const char *name,
 				"volume '%s' already exists in pool '%s'",
 				newname, p->name);
 	else {
+		for (struct pexport *e = p->exports; e; e = e->next)
+			if (!strcmp(e->volume, v->name))
+				snprintf(e->volume, sizeof(e->volume), "%s",
+					 newname);
 		snprintf(v->name, sizeof(v->name), "%s", newname);
 		p->config_dirty = true;
 	}

@@ -1,0 +1,55 @@
+/* Running operations: offline (this process opens the pool for the call)
+ * or, when the worker runs, in the worker (which holds the pools). */
+#include "cli.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+
+int cli_op(struct cli *c, const char *op, struct json_object *args,
+	   const int *fds, int nfds, struct json_object **res)
+{
+	struct ipstor_pool_source src;
+	ipstor_offline_source(c->ctx, &src);
+	int r = ipstor_op_run(c->ctx, &src, op, args, fds, nfds, res);
+	json_object_put(args);
+	return r;
+}
+
+json_object *args_vol(const char *pool, const char *name)
+{
+	json_object *a = json_object_new_object();
+	args_str(a, "pool", pool);
+	args_str(a, "name", name);
+	return a;
+}
+
+int args_vol_ref(struct cli *c, const char *ref, json_object **args)
+{
+	char pool[IPSTOR_NAME_BUF], vol[IPSTOR_NAME_BUF];
+	int r = ipstor_vol_locate(c->ctx, ref, pool, vol);
+	if (!r)
+		*args = args_vol(pool, vol);
+	return r;
+}
+
+void args_str(json_object *a, const char *key, const char *v)
+{
+	if (v)
+		json_object_object_add(a, key, json_object_new_string(v));
+}
+
+void args_u64(json_object *a, const char *key, uint64_t v)
+{
+	json_object_object_add(a, key, json_object_new_int64((int64_t)v));
+}
+
+void args_bool(json_object *a, const char *key, bool v)
+{
+	json_object_object_add(a, key, json_object_new_boolean(v));
+}
+
+json_object *res_get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
