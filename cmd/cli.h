@@ -43,6 +43,8 @@ struct opts {
 	/* vol */
 	char *pool, *size, *offset, *length;
 	int thin, stripes, contiguous;
+	/* server */
+	int foreground;
 };
 extern struct opts opt;
 void opts_reset(void);
@@ -108,5 +110,6 @@ int cmd_complete(struct cli *c, int argc, const char **argv);
 extern const struct cmd disk_commands[];
 extern const struct cmd pool_commands[];
 extern const struct cmd vol_commands[];
+extern const struct cmd server_commands[];
 
 #endif

@@ -8,9 +8,14 @@
 int cli_op(struct cli *c, const char *op, struct json_object *args,
 	   const int *fds, int nfds, struct json_object **res)
 {
-	struct ipstor_pool_source src;
-	ipstor_offline_source(c->ctx, &src);
-	int r = ipstor_op_run(c->ctx, &src, op, args, fds, nfds, res);
+	/* the worker holds its pools exclusively: ask it when it runs */
+	int r = ipstor_ctl_call(c->ctx, op, args, fds, nfds, res);
+	if (r == -ESRCH) {
+		ipstor_clear_last_error();
+		struct ipstor_pool_source src;
+		ipstor_offline_source(c->ctx, &src);
+		r = ipstor_op_run(c->ctx, &src, op, args, fds, nfds, res);
+	}
 	json_object_put(args);
 	return r;
 }

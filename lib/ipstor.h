@@ -50,6 +50,9 @@ const char *ipstor_ctx_state_dir(const struct ipstor_ctx *ctx);
 
 const char *ipstor_last_error(void);
 void ipstor_clear_last_error(void);
+/* Set the message callers print for err (a negative errno); returns err. */
+int ipstor_error(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- pools --------------------------------------------------------- */
 
@@ -227,6 +230,27 @@ void ipstor_offline_source(struct ipstor_ctx *ctx,
 int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
 		  const char *op, struct json_object *args, const int *fds,
 		  int nfds, struct json_object **result);
+
+/* ---- the worker ------------------------------------------------------ */
+
+/* Is a worker answering on this state dir's control socket? */
+bool ipstor_worker_running(struct ipstor_ctx *ctx);
+/* Run an operation in the worker: the same vocabulary and results as
+ * ipstor_op_run. Errors come back with the worker's errno and message;
+ * -ESRCH when no worker answers. */
+int ipstor_ctl_call(struct ipstor_ctx *ctx, const char *op,
+		    struct json_object *args, const int *fds, int nfds,
+		    struct json_object **result);
+
+struct ipstor_worker_opts {
+	bool foreground;   /* stay attached; log to stderr */
+	int ready_fd;	   /* write one byte here once serving (-1: none) */
+};
+/* The worker process itself: opens every pool of the state dir, serves
+ * the control socket and the exports until SIGTERM/SIGINT, then finishes
+ * in-flight I/O, flushes, and returns 0. */
+int ipstor_worker_main(struct ipstor_ctx *ctx,
+		       const struct ipstor_worker_opts *opts);
 
 /* ---- helpers shared with the CLI ----------------------------------- */
 

@@ -133,11 +133,16 @@ int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
 		  const char *op, struct json_object *args, const int *fds,
 		  int nfds, struct json_object **result)
 {
+	json_object *none = NULL;
+	if (!args)
+		args = none = json_object_new_object();
 	struct op_call c = {ctx, src, args, fds, nfds, NULL};
 	int r;
 	*result = NULL;
-	if (!args || !json_object_is_type(args, json_type_object))
+	if (!json_object_is_type(args, json_type_object)) {
+		json_object_put(none);
 		return ipstor_fail(-EINVAL, "arguments must be an object");
+	}
 	if (!strncmp(op, "pool.", 5))
 		r = ops_pool(&c, op + 5);
 	else if (!strcmp(op, "vol.write") || !strcmp(op, "vol.read"))
@@ -151,5 +156,6 @@ int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
 	if (r == -ENOSYS)
 		r = ipstor_fail(-ENOSYS, "unknown operation '%s'", op);
 	*result = c.result;
+	json_object_put(none);
 	return r;
 }

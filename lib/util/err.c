@@ -33,6 +33,15 @@ int ipstor_fail(int err, const char *fmt, ...)
 	return err;
 }
 
+int ipstor_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 int ipstor_fail_prefix(int err, const char *fmt, ...)
 {
 	char prev[sizeof(last_error)], pre[256];

@@ -67,3 +67,14 @@ label_off() { # FILE COPY
 slot_off() { # FILE SLOT
 	if [ "$2" = 0 ]; then echo 4160; else echo $(($(stat -c %s "$1") / 4096 * 4096 - 4096 - 1048576 + 64)); fi
 }
+
+# Stop a worker a test started, whatever state the test left it in.
+stop_worker() {
+	local pidf=$IPSTOR_STATE_DIR/worker.pid
+	[ -f "$pidf" ] || return 0
+	"$IPSTOR_BIN" server stop >/dev/null 2>&1 && return 0
+	local pid
+	pid=$(cat "$pidf" 2>/dev/null) || return 0
+	kill -9 "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}

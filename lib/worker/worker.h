@@ -1,0 +1,57 @@
+/* The worker: the single writer of the pools it has open. It serves the
+ * control socket (operations from the ipstor command) and the exports. */
+#ifndef IPSTOR_WORKER_H
+#define IPSTOR_WORKER_H
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../ipstor.h"
+
+struct wpool {
+	struct ipstor_pool *p;
+	int users; /* operations holding it */
+	struct wpool *next;
+};
+
+struct exports; /* exports.c */
+
+struct worker {
+	struct ipstor_ctx *ctx;
+	pthread_mutex_t lock; /* pools list, counters */
+	pthread_cond_t idle;  /* a control thread finished */
+	struct wpool *pools;
+	/* management operations run one at a time; data ones in parallel */
+	pthread_mutex_t admin;
+	int control_threads;
+	bool stopping;
+	int64_t started;
+	FILE *log;
+	struct exports *exports;
+	struct ipstor_pool_source source;
+};
+
+void wlog(struct worker *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* pools.c */
+void worker_source(struct worker *w, struct ipstor_pool_source *out);
+int worker_open_all(struct worker *w);
+void worker_close_all(struct worker *w);
+struct json_object *worker_pools_json(struct worker *w);
+
+/* control.c: one control connection, on its own thread */
+void *control_thread(void *arg);
+struct control_conn {
+	struct worker *w;
+	int fd;
+};
+
+/* exports.c */
+int exports_start(struct worker *w);
+/* Bring served exports in line with the pools' metadata. */
+int exports_reconcile(struct worker *w);
+void exports_stop(struct worker *w);
+struct json_object *exports_json(struct worker *w);
+
+#endif
