@@ -69,6 +69,10 @@ static int vol_create(struct cli *c, int argc, const char **argv)
 		return -ECANCELED;
 	}
 	o.stripes = (uint32_t)opt.stripes;
+	uint64_t shown = o.size <= UINT64_MAX - IPSTOR_VOL_ALIGN
+				 ? (o.size + IPSTOR_VOL_ALIGN - 1) /
+					   IPSTOR_VOL_ALIGN * IPSTOR_VOL_ALIGN
+				 : o.size;
 	int r = ipstor_check_name("volume", slash ? slash + 1 : argv[0]);
 	if (r)
 		return r;
@@ -104,7 +108,7 @@ static int vol_create(struct cli *c, int argc, const char **argv)
 		out_say("%s %s volume '%s/%s' of %s",
 			opt.dry_run ? "would create" : "created",
 			o.thin ? "thin" : "thick", pool, name,
-			fmt_size(o.size, sz, sizeof(sz)));
+			fmt_size(shown, sz, sizeof(sz)));
 	json_object_put(res);
 	return r;
 }
@@ -327,7 +331,7 @@ const struct cmd vol_commands[] = {
 	{"list", NULL, "List volumes", vol_list, list_opts, NULL, 0, 0, 0},
 	{"show", "VOL", "Show a volume", vol_show, NULL, NULL, 0, 1, 1},
 	{"resize", "VOL", "Grow or shrink a volume", vol_resize, resize_opts,
-	 NULL, CMD_WRITES, 1, 1},
+	 NULL, CMD_WRITES | CMD_DESTRUCTIVE, 1, 1},
 	{"rename", "VOL NEWNAME", "Rename a volume", vol_rename, NULL, NULL,
 	 CMD_WRITES, 2, 2},
 	{"delete", "VOL", "Delete a volume and its data", vol_delete, NULL,

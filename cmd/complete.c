@@ -98,15 +98,35 @@ static void arg_kind(const char *args, int n, char *out, size_t len)
 		snprintf(out, len, "%s", last);
 }
 
+/* Options only main() knows, before the group. */
+static const struct poptOption top_only[] = {
+	{"version", 0, POPT_ARG_NONE, NULL, 0, NULL, NULL},
+	{"batch", 'b', POPT_ARG_STRING, NULL, 0, NULL, "FILE"},
+	{"force", 0, POPT_ARG_NONE, NULL, 0, NULL, NULL},
+	POPT_TABLEEND};
+
 int cmd_complete(struct cli *c, int argc, const char **argv)
 {
 	const char *cur = argc ? argv[argc - 1] : "";
+	/* global options (and their values) may come before the group */
+	while (argc > 1 && argv[0][0] == '-') {
+		const struct poptOption *o = find_opt(global_options, argv[0]);
+		if (!o)
+			o = find_opt(top_only, argv[0]);
+		int skip = takes_arg(o) && !strchr(argv[0], '=') ? 2 : 1;
+		if (skip > argc - 1)
+			return 0; /* completing an option's value */
+		argc -= skip;
+		argv += skip;
+	}
 	if (argc <= 1) {
 		for (const struct cmd *g = ipstor_commands; g->name; g++)
 			if (!(g->flags & CMD_HIDDEN))
 				emit(g->name, cur);
-		if (cur[0] == '-')
+		if (cur[0] == '-') {
 			emit_options(global_options, cur);
+			emit_options(top_only, cur);
+		}
 		return 0;
 	}
 	const struct cmd *group = cmd_find(ipstor_commands, argv[0], true);
@@ -159,10 +179,19 @@ int cmd_complete(struct cli *c, int argc, const char **argv)
 		emit_pools(c, cur);
 	else if (!strncmp(kind, "VOL", 3))
 		emit_volumes(c, cur);
-	else if (!strncmp(kind, "[GROUP", 6))
+	else if (!strncmp(kind, "[GROUP", 6)) {
 		for (const struct cmd *g = ipstor_commands; g->name; g++)
 			if (!(g->flags & CMD_HIDDEN))
 				emit(g->name, cur);
+	} else if (!strncmp(kind, "[COMMAND", 8)) {
+		/* help GROUP <TAB>: that group's commands */
+		const struct cmd *hg = cmd_find(ipstor_commands, argv[argc - 2],
+						true);
+		for (const struct cmd *k = hg ? hg->sub : NULL; k && k->name;
+		     k++)
+			if (!(k->flags & CMD_HIDDEN))
+				emit(k->name, cur);
+	}
 	/* DEV, FILE: nothing here; the shell falls back to file names */
 	return 0;
 }

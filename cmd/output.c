@@ -127,13 +127,16 @@ static void cell(json_object *row, const struct column *c, char *buf,
 			size_t n = 0;
 			buf[0] = '\0';
 			for (size_t i = 0; i < json_object_array_length(v); i++)
+			{
+				const char *e = json_object_get_string(
+					json_object_array_get_idx(v, i));
 				n += (size_t)snprintf(
 					buf + n, n < len ? len - n : 0, "%s%s",
-					i ? ", " : "",
-					json_object_get_string(
-						json_object_array_get_idx(v, i)));
+					i ? ", " : "", e ? e : "-");
+			}
 		} else {
-			snprintf(buf, len, "%s", json_object_get_string(v));
+			const char *e = json_object_get_string(v);
+			snprintf(buf, len, "%s", e ? e : "-");
 		}
 	}
 }

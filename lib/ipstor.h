@@ -96,10 +96,11 @@ int ipstor_pool_destroy(struct ipstor_pool *pool);
 int ipstor_pool_import(struct ipstor_ctx *ctx, const char *const *devs,
 		       int ndevs, struct json_object **out);
 
-/* Check reads everything and reports: {"version":1,"pool":...,"problems":
- * [{"severity":"error"|"warning","object":...,"message":...}],
- * "repairable":bool}. Returns 0 when clean, -EUCLEAN when problems were
- * found (the report is still produced). */
+/* Check reads everything and reports: {"version":1,"pool":...,"uuid":...,
+ * "sequence":N,"clean":bool,"problems":[{"severity":"error"|"notice",
+ * "object":...,"message":...,"repairable":bool}]}. Returns 0 when clean
+ * (notices only), -EUCLEAN when errors were found (the report is still
+ * produced). */
 int ipstor_pool_check(struct ipstor_ctx *ctx, const char *name,
 		      struct json_object **out);
 /* Rewrites damaged labels and metadata copies from the newest valid copy.

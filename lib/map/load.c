@@ -60,6 +60,8 @@ static int load_node(struct loader *L, uint64_t addr, uint8_t level,
 	}
 
 	const char *why = NULL;
+	if (addr_dev(addr) < p->ndevs && !p->devs[addr_dev(addr)].be)
+		return problem(L, addr, "node is on a device that is missing");
 	int r = space_claim_block(p, addr, &why);
 	if (r == -ENOMEM)
 		return r;
@@ -112,6 +114,15 @@ static int load_node(struct loader *L, uint64_t addr, uint8_t level,
 		for (unsigned i = 0; i < NODE_ENTRIES; i++) {
 			if (!n->e[i])
 				continue;
+			if (addr_dev(n->e[i]) < p->ndevs &&
+			    !p->devs[addr_dev(n->e[i])].be) {
+				if ((r = problem(L, addr,
+						 "data on a device that is "
+						 "missing")))
+					return r;
+				n->e[i] = 0;
+				continue;
+			}
 			r = space_claim_data(p, n->e[i], &why);
 			if (r == -ENOMEM)
 				return r;

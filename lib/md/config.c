@@ -2,6 +2,7 @@
 #include "../map/addr.h"
 #include "../map/tree.h"
 #include "../pool/pool.h"
+#include "../util/endian.h"
 #include "../util/err.h"
 #include "../util/net.h"
 #include "../util/timefmt.h"
@@ -379,7 +380,7 @@ int config_decode(struct ipstor_pool *p, const char *text)
 	strcpy(p->name, json_object_get_string(name));
 	p->chunk_size = (uint32_t)chunk;
 	p->chunk_shift = (unsigned)__builtin_ctz(p->chunk_size);
-	memcpy(&p->tag, p->uuid, sizeof(p->tag));
+	p->tag = get_le32(p->uuid);
 	if ((r = decode_devices(p, devs)))
 		goto out;
 

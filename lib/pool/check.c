@@ -42,7 +42,9 @@ static const char *what_err(int err)
 {
 	return err == -ENODATA	   ? "missing"
 	       : err == -EOPNOTSUPP ? "written by a newer ipstor"
-				    : "damaged";
+	       : err == -EPROTO	   ? "damaged (its checksum holds, its "
+				     "content does not decode)"
+				   : "damaged";
 }
 
 /* A commit writes the header page first, then the JSON, in one write; a
@@ -248,8 +250,7 @@ int ipstor_pool_repair(struct ipstor_ctx *ctx, const char *name,
 						    name)
 			       : r;
 	struct report rep = {json_object_new_array(), 0};
-	if (!ctx_dry_run(ctx))
-		r = pool_repair_copies(p, note_repair, &rep);
+	r = pool_repair_copies(p, note_repair, &rep); /* dry: only says */
 	if (!r) {
 		/* a commit also rewrites the recorded counters */
 		p->config_dirty = true;

@@ -6,6 +6,7 @@
 #include "../map/space.h"
 #include "../md/config.h"
 #include "../state/state.h"
+#include "../util/endian.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 
@@ -126,7 +127,7 @@ int ipstor_pool_create(struct ipstor_ctx *ctx, const char *name,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	if ((r = uuid_generate(p->uuid)))
 		goto out;
-	memcpy(&p->tag, p->uuid, sizeof(p->tag));
+	p->tag = get_le32(p->uuid);
 	p->chunk_size = chunk;
 	p->chunk_shift = (unsigned)__builtin_ctz(chunk);
 	p->slot_size = slot;

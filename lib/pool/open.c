@@ -25,22 +25,37 @@ int pool_from_scan(struct ipstor_ctx *ctx, struct scan *s,
 {
 	char us[UUID_STR_LEN], name[80];
 	uuid_format(uuid, us);
-	int ns = newest_slot(s->f, s->n, uuid);
-	if (ns < 0) {
-		scan_pool_name(s, uuid, name, sizeof(name));
-		return ipstor_fail(-EUCLEAN,
-				   "pool '%s' (%s): no valid metadata copy on "
-				   "any of its devices; nothing was changed",
-				   name, us);
-	}
-	struct found_slot *best = &s->f[ns / 2].slot[ns % 2];
-	struct ipstor_pool *p = pool_alloc(ctx);
-	if (!p)
-		return -ENOMEM;
-	int r = config_decode(p, best->json);
-	if (r) {
+	struct found_slot *best;
+	struct ipstor_pool *p;
+	int r;
+	/* the newest copy whose checksum holds; should its JSON still not
+	 * decode (a bug, a hand edit), the next older one */
+	for (;;) {
+		int ns = newest_slot(s->f, s->n, uuid);
+		if (ns < 0) {
+			scan_pool_name(s, uuid, name, sizeof(name));
+			return ipstor_fail(-EUCLEAN,
+					   "pool '%s' (%s): no valid metadata "
+					   "copy on any of its devices; nothing "
+					   "was changed",
+					   name, us);
+		}
+		best = &s->f[ns / 2].slot[ns % 2];
+		if (!(p = pool_alloc(ctx)))
+			return -ENOMEM;
+		r = config_decode(p, best->json);
+		if (!r)
+			break;
 		pool_free(p);
-		return ipstor_fail_prefix(r, "pool %s: ", us);
+		if (r != -EBADMSG) /* a newer schema: never roll back */
+			return ipstor_fail_prefix(r, "pool %s: ", us);
+		ipstor_log(ctx, IPSTOR_LOG_WARN,
+			   "pool %s: metadata copy %d on '%s' does not "
+			   "decode (%s); trying an older one",
+			   us, ns % 2, s->f[ns / 2].path, ipstor_last_error());
+		/* damage for check and repair; not a torn write, whose
+		 * checksum would fail */
+		best->err = -EPROTO;
 	}
 	if (memcmp(p->uuid, uuid, 16)) {
 		pool_free(p);
@@ -172,18 +187,21 @@ int pool_repair_copies(struct ipstor_pool *p,
 {
 	char obj[300], msg[200];
 	int r = 0;
+	bool dry = ctx_dry_run(p->ctx);
 	for (uint32_t i = 0; i < p->ndevs && !r; i++) {
 		struct pdev *d = &p->devs[i];
 		if (!d->be)
 			continue;
 		snprintf(obj, sizeof(obj), "device '%s'", d->path);
 		for (int c = 0; c < 2 && !r; c++) {
-			if (!d->label_err[c])
+			/* a label of a newer format is not ours to rewrite */
+			if (!d->label_err[c] || d->label_err[c] == -EOPNOTSUPP)
 				continue;
-			if (!(r = pool_write_label(p, d, c))) {
-				d->label_err[c] = 0;
-				snprintf(msg, sizeof(msg),
-					 "rewrote label copy %d", c);
+			if (dry || !(r = pool_write_label(p, d, c))) {
+				if (!dry)
+					d->label_err[c] = 0;
+				snprintf(msg, sizeof(msg), "%s label copy %d",
+					 dry ? "would rewrite" : "rewrote", c);
 				if (note)
 					note(data, obj, msg);
 			}
@@ -194,20 +212,21 @@ int pool_repair_copies(struct ipstor_pool *p,
 			continue;
 		/* both slots get the newest copy: the next commit overwrites
 		 * one of them, the other keeps this one */
-		if (!r)
+		if (!r && !dry)
 			r = pool_write_all_slots_dev(p, d, p->seq);
 		if (!r) {
 			snprintf(msg, sizeof(msg),
-				 "rewrote metadata copies with sequence "
-				 "%" PRIu64,
-				 p->seq);
+				 "%s metadata copies with sequence %" PRIu64,
+				 dry ? "would rewrite" : "rewrote", p->seq);
 			if (note)
 				note(data, obj, msg);
+		}
+		if (!r && !dry) {
 			d->slot_err[0] = d->slot_err[1] = 0;
 			d->slot_seq[0] = d->slot_seq[1] = p->seq;
+			if ((r = backend_flush(d->be)))
+				ipstor_fail(r, "cannot flush '%s'", d->path);
 		}
-		if (!r && (r = backend_flush(d->be)))
-			ipstor_fail(r, "cannot flush '%s'", d->path);
 	}
 	return r;
 }

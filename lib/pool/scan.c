@@ -197,12 +197,27 @@ static const char *json_pool_name(const char *json, char *buf, size_t len)
 const char *scan_pool_name(struct scan *s, const uint8_t uuid[16], char *buf,
 			   size_t len)
 {
-	int ns = newest_slot(s->f, s->n, uuid);
-	if (ns >= 0)
-		return json_pool_name(s->f[ns / 2].slot[ns % 2].json, buf, len);
-	/* no readable metadata: the labels still carry the name */
+	/* the newest valid copy that names the pool; then the labels */
+	uint64_t best = 0;
+	bool found = false;
+	char name[80];
 	buf[0] = '\0';
-	for (int i = 0; i < s->n; i++)
+	for (int i = 0; i < s->n; i++) {
+		struct found *f = &s->f[i];
+		if (!f->identified || memcmp(f->pool_uuid, uuid, 16))
+			continue;
+		for (int k = 0; k < 2; k++) {
+			if (f->slot[k].err || (found && f->slot[k].h.seq <= best))
+				continue;
+			json_pool_name(f->slot[k].json, name, sizeof(name));
+			if (name_check("pool", name))
+				continue;
+			snprintf(buf, len, "%s", name);
+			best = f->slot[k].h.seq;
+			found = true;
+		}
+	}
+	for (int i = 0; !found && i < s->n; i++)
 		if (s->f[i].identified && !memcmp(s->f[i].pool_uuid, uuid, 16) &&
 		    (!s->f[i].label_err[0] || !s->f[i].label_err[1]) &&
 		    !name_check("pool", s->f[i].label.pool_name))

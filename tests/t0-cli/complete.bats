@@ -269,3 +269,16 @@ p"
 	run -0 zcomp pool create new ""
 	assert_output _files
 }
+
+@test "global options before the group, and help GROUP, complete too" {
+	run -0 ipstor __complete -- --json po
+	assert_output "pool"
+	run -0 ipstor __complete -- --lock-timeout 5 vol cr
+	assert_output "create"
+	run -0 ipstor __complete -- help vol re
+	assert_line "resize"
+	assert_line "rename"
+	assert_line "read"
+	run -0 ipstor __complete -- --vers
+	assert_output "--version"
+}

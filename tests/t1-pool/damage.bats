@@ -104,3 +104,24 @@ pool 'tank' is clean"
 	run -0 ipstor pool check tank
 	assert_output "pool 'tank' is clean"
 }
+
+@test "a newest copy whose JSON does not decode: the older copy is used, check names it" {
+	printf '{"format": "ipstor-pool", "schema": 1, "pool": 42}' >"$D/bad.json"
+	"$HELPERS/mdslot" "$A" 1 9 "$D/bad.json"
+	run -0 --separate-stderr ipstor vol read tank/v "$D/out"
+	[[ $stderr == *"metadata copy 1 on '$A' does not decode"*"trying an older one"* ]]
+	[ "$(sha "$D/out")" = "$(sha "$D/data")" ]
+	run -7 ipstor pool check tank
+	assert_line "error: device '$A': metadata copy 1 is damaged (its checksum holds, its content does not decode) (repairable)"
+	run -0 ipstor pool repair tank
+	run -0 ipstor pool check tank
+}
+
+@test "repair --dry-run says what it would rewrite and writes nothing" {
+	scribble "$B" "$(label_off "$B" 1)"
+	sha256sum "$A" "$B" >"$D/before"
+	run -0 ipstor -n pool repair tank
+	assert_line "repaired: device '$B': would rewrite label copy 1"
+	sha256sum -c "$D/before"
+	run -7 ipstor pool check tank
+}
