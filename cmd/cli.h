@@ -45,6 +45,10 @@ struct opts {
 	int thin, stripes, contiguous;
 	/* server */
 	int foreground;
+	/* export */
+	char *proto, *export_name, *listen;
+	char **allow;
+	int read_only;
 };
 extern struct opts opt;
 void opts_reset(void);
@@ -111,5 +115,6 @@ extern const struct cmd disk_commands[];
 extern const struct cmd pool_commands[];
 extern const struct cmd vol_commands[];
 extern const struct cmd server_commands[];
+extern const struct cmd export_commands[];
 
 #endif

@@ -72,10 +72,10 @@ static int server_start(struct cli *c, int argc, const char **argv)
 	if (got > 0 && buf[0] == 'R') {
 		out_say("worker started (pid %d)", (int)pid);
 		if (opt.json) {
-			json_object *res;
-			int r = ipstor_ctl_call(c->ctx, "server.status",
-						json_object_new_object(), NULL,
-						0, &res);
+			json_object *res, *none = json_object_new_object();
+			int r = ipstor_ctl_call(c->ctx, "server.status", none,
+						NULL, 0, &res);
+			json_object_put(none);
 			if (!r)
 				out_json(res);
 			json_object_put(res);
@@ -124,9 +124,9 @@ static const struct column status_fields[] = {
 
 static int server_call(struct cli *c, const char *op)
 {
-	json_object *res;
-	int r = ipstor_ctl_call(c->ctx, op, json_object_new_object(), NULL, 0,
-				&res);
+	json_object *res, *none = json_object_new_object();
+	int r = ipstor_ctl_call(c->ctx, op, none, NULL, 0, &res);
+	json_object_put(none);
 	if (r == -ESRCH) /* nothing to ask: "not found" */
 		r = ipstor_error(-ENOENT, "no worker is running");
 	if (r)

@@ -21,6 +21,13 @@ void opts_reset(void)
 	free(opt.size);
 	free(opt.offset);
 	free(opt.length);
+	free(opt.proto);
+	free(opt.export_name);
+	free(opt.listen);
+	if (opt.allow)
+		for (int i = 0; opt.allow[i]; i++)
+			free(opt.allow[i]);
+	free(opt.allow);
 	memset(&opt, 0, sizeof(opt));
 	opt.lock_timeout = -1;
 }

@@ -35,6 +35,8 @@ const struct cmd ipstor_commands[] = {
 	 pool_commands, 0, 0, 0},
 	{"vol", NULL, "Create, resize and access volumes", NULL, NULL,
 	 vol_commands, 0, 0, 0},
+	{"export", NULL, "Serve volumes over the network (NBD)", NULL, NULL,
+	 export_commands, 0, 0, 0},
 	{"server", NULL, "Run the worker that serves pools and exports", NULL,
 	 NULL, server_commands, 0, 0, 0},
 	{"help", "[GROUP [COMMAND]]", "Show help for a group or a command",

@@ -54,6 +54,25 @@ static json_object *status(struct worker *w)
 	return root;
 }
 
+/* An export that was added but cannot be served (its port is taken, say)
+ * is taken back out of the metadata: add fails as a whole. */
+static int unadd_export(struct worker *w, json_object *res, int err)
+{
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "%s", ipstor_last_error());
+	json_object *e, *name, *none = NULL;
+	if (json_object_object_get_ex(res, "export", &e) &&
+	    json_object_object_get_ex(e, "name", &name)) {
+		json_object *a = json_object_new_object();
+		json_object_object_add(a, "name", json_object_get(name));
+		ipstor_op_run(w->ctx, &w->source, "export.remove", a, NULL, 0,
+			      &none);
+		json_object_put(a);
+		json_object_put(none);
+	}
+	return ipstor_fail(err, "%s", msg);
+}
+
 static int run(struct worker *w, const char *op, json_object *args,
 	       bool dry_run, const int *fds, int nfds, json_object **res)
 {
@@ -84,7 +103,9 @@ static int run(struct worker *w, const char *op, json_object *args,
 	int r = ipstor_op_run(w->ctx, &w->source, op, args, fds, nfds, res);
 	if (admin && changes_exports(op)) {
 		int e = exports_reconcile(w);
-		if (!r && e)
+		if (!r && e && !strcmp(op, "export.add"))
+			r = unadd_export(w, *res, e);
+		else if (!r && e)
 			r = e;
 	}
 	if (admin)

@@ -198,9 +198,15 @@ static int do_verify(const char *ref, const char *logpath)
 		return 2;
 	uint64_t nblocks = ipstor_vol_size(v) / BLK;
 	struct bstate *st = calloc(nblocks, sizeof(*st));
-	FILE *f = fopen(logpath, "r");
-	if (!st || !f)
+	if (!st)
 		return 2;
+	/* no log yet: the writer died before its first operation */
+	FILE *f = fopen(logpath, "a+");
+	if (!f) {
+		free(st);
+		return 2;
+	}
+	rewind(f);
 	char line[128];
 	unsigned long long a, b;
 	size_t flushes = 0, writes = 0;
@@ -237,19 +243,22 @@ static int do_verify(const char *ref, const char *logpath)
 	}
 	fclose(f);
 	/* drop a torn last line, or what we append would run into it */
-	if (truncate(logpath, good))
-		return 2;
-	uint8_t buf[BLK];
 	int bad = 0;
-	FILE *base = fopen(logpath, "a");
-	if (!base)
-		return 2;
+	FILE *base = truncate(logpath, good) ? NULL : fopen(logpath, "a");
+	if (!base) {
+		fprintf(stderr, "crashwriter: cannot rewrite %s\n", logpath);
+		bad = -1;
+		goto out;
+	}
+	uint8_t buf[BLK];
 	for (uint64_t k = 0; k < nblocks; k++) {
 		int r = ipstor_vol_pread(v, buf, BLK, k * BLK);
 		if (r) {
 			fprintf(stderr, "crashwriter: read block %llu: %s\n",
 				(unsigned long long)k, ipstor_last_error());
-			return 2;
+			fclose(base);
+			bad = -1;
+			goto out;
 		}
 		int64_t val = block_value(buf, k);
 		bool ok = val == st[k].at_flush;
@@ -266,17 +275,19 @@ static int do_verify(const char *ref, const char *logpath)
 				st[k].nsince);
 	}
 	if (fclose(base))
-		return 2;
-	printf("verified %llu blocks: %d bad (%zu writes, %zu flushes in the "
-	       "log)\n",
-	       (unsigned long long)nblocks, bad, writes, flushes);
+		bad = -1;
+	else
+		printf("verified %llu blocks: %d bad (%zu writes, %zu flushes "
+		       "in the log)\n",
+		       (unsigned long long)nblocks, bad, writes, flushes);
+out:
 	for (uint64_t k = 0; k < nblocks; k++)
 		free(st[k].since);
 	free(st);
 	ipstor_vol_close(v);
 	ipstor_pool_close(p);
 	ipstor_ctx_free(ctx);
-	return bad ? 1 : 0;
+	return bad < 0 ? 2 : bad ? 1 : 0;
 }
 
 /* A FUA write into a chunk that an unflushed write just mapped, then
