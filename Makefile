@@ -76,7 +76,10 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBIPSTOR)
 
 $(BUILD)/tests/helpers/%: $(BUILD)/tests/helpers/%.o $(LIBIPSTOR)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBIPSTOR) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBIPSTOR) $(LIBS) $(if $(filter nbd%,$(notdir $@)),$(NBD_LIBS))
+
+# test helpers that speak NBD as a client link libnbd
+NBD_LIBS = $(shell $(PKG_CONFIG) --libs libnbd 2>/dev/null)
 
 $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
@@ -109,3 +112,4 @@ clean:
 	rm -rf build demo
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) $(HELPER_SRC:%.c=$(BUILD)/%.d)
+-include tests/fuzz/Makefile.inc

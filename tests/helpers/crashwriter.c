@@ -20,7 +20,7 @@
  * block holds, so it appends them to LOG ("A block value") as the known
  * baseline for the next round. */
 #include "ipstor.h"
-#include "util/crc32c.h"
+#include "cwblock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,53 +30,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BLK 4096u
-#define MAGIC "CWBLOCK1"
-
 static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
-static void fill_block(uint8_t *b, uint64_t block, uint64_t gen)
-{
-	uint64_t s = block * 0x9e3779b97f4a7c15ull ^ gen;
-	for (unsigned i = 32; i < BLK; i += 8) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
-		memcpy(b + i, &s, 8);
-	}
-	memcpy(b, MAGIC, 8);
-	memcpy(b + 8, &block, 8);
-	memcpy(b + 16, &gen, 8);
-	memset(b + 24, 0, 8);
-	uint32_t c = crc32c(0, b, BLK);
-	memcpy(b + 24, &c, 4);
-}
-
-/* The value a block holds: 0 for zeroes, its generation, or -1 (bad). */
-static int64_t block_value(uint8_t *b, uint64_t block)
-{
-	static const uint8_t zero[BLK];
-	if (!memcmp(b, zero, BLK))
-		return 0;
-	uint64_t blk, gen;
-	uint32_t c;
-	memcpy(&blk, b + 8, 8);
-	memcpy(&gen, b + 16, 8);
-	memcpy(&c, b + 24, 4);
-	memset(b + 24, 0, 4);
-	if (memcmp(b, MAGIC, 8) || blk != block || crc32c(0, b, BLK) != c)
-		return -1;
-	return (int64_t)gen;
+	return xorshift(&rng_state);
 }
 
 static int logf_fd = -1;
