@@ -12,9 +12,11 @@
  * ABORT / EXPORT_NAME / STRUCTURED_REPLY / LIST_META_CONTEXT /
  * SET_META_CONTEXT (base:allocation); commands READ, WRITE, FLUSH, TRIM,
  * WRITE_ZEROES, BLOCK_STATUS and DISC, with FUA, NO_HOLE, FAST_ZERO, DF
- * and REQ_ONE. Requests of one connection run in parallel on a small pool
- * of threads and are answered out of order. No TLS: run it on a trusted
- * network or behind a tunnel.
+ * and REQ_ONE. Requests are answered out of order: small reads and writes
+ * that prove fast (page cache) run on the receiving thread itself, their
+ * replies batched; large or slow ones (a disk behind the volume), flushes
+ * and zeroing run in parallel on a small pool of threads per connection.
+ * No TLS: run it on a trusted network or behind a tunnel.
  *
  * Typical use by a worker:
  *
@@ -76,7 +78,8 @@ struct nbd_server_limits {
 	uint32_t max_request;	   /* largest READ/WRITE: 32 MiB; advertised
 				      as the maximum block size */
 	uint32_t max_option;	   /* largest option payload: 64 KiB */
-	unsigned threads;	   /* I/O threads per connection: 8 */
+	unsigned threads;	   /* I/O threads per connection, for what
+				      the receiver does not run itself: 8 */
 	unsigned max_inflight;	   /* requests per connection received but
 				      not yet answered: 64 */
 	uint64_t max_inflight_bytes; /* their buffers: 64 MiB (at least

@@ -34,12 +34,35 @@
 #define SLOW_MIN 8u
 #define INLINE_OFF_MS 1000
 
+static bool slow(int64_t ns, uint32_t len)
+{
+	return ns > SLOW_BASE_NS + (int64_t)len / 2;
+}
+
+/* A worker's replies leave together while more work is queued: up to
+ * WORKER_BATCH of them, and never behind a large or a slow request (when
+ * a disk is behind, holding replies would only add its latency). */
+#define WORKER_BATCH 16u
+
 static void *worker_main(void *arg)
 {
 	struct nbd_conn *c = arg;
+	struct nbd_req *done = NULL, **tail = &done;
+	unsigned n = 0;
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		while (!c->qhead && !c->quit) {
+			if (done) {
+				/* another worker took what was left: never
+				 * sleep on replies owed */
+				pthread_mutex_unlock(&c->lock);
+				reply_submit_list(c, done, tail);
+				done = NULL;
+				tail = &done;
+				n = 0;
+				pthread_mutex_lock(&c->lock);
+				continue;
+			}
 			c->nidle++;
 			pthread_cond_wait(&c->work_cond, &c->lock);
 			c->nidle--;
@@ -51,12 +74,25 @@ static void *worker_main(void *arg)
 		if (!c->qhead)
 			c->qtail = NULL;
 		r->next = NULL;
+		bool more = c->qhead != NULL;
 		pthread_mutex_unlock(&c->lock);
+		int64_t t = conn_now_ns();
 		nbd_execute(c, r);
-		reply_submit(c, r);
+		bool late = slow(conn_now_ns() - t, r->len);
+		*tail = r;
+		tail = &r->next;
+		if (!more || late || ++n >= WORKER_BATCH ||
+		    r->len > INLINE_MAX) {
+			reply_submit_list(c, done, tail);
+			done = NULL;
+			tail = &done;
+			n = 0;
+		}
 		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (done) /* quit with nothing queued: cannot happen, still safe */
+		reply_submit_list(c, done, tail);
 	return NULL;
 }
 
@@ -103,7 +139,7 @@ static void run_inline(struct nbd_conn *c, struct nbd_req *r)
 	nbd_execute(c, r);
 	t = conn_now_ns() - t;
 	c->win_n++;
-	if (t > SLOW_BASE_NS + (int64_t)r->len / 2 &&
+	if (slow(t, r->len) &&
 	    ++c->win_slow >= SLOW_MIN && c->win_slow * 4 >= c->win_n) {
 		c->inline_off_until = conn_now_ms() + INLINE_OFF_MS;
 		c->win_n = c->win_slow = 0;
