@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <string.h>
 #include <json-c/json.h>
 
 int cli_op(struct cli *c, const char *op, struct json_object *args,
@@ -17,6 +18,11 @@ int cli_op(struct cli *c, const char *op, struct json_object *args,
 		r = ipstor_op_run(c->ctx, &src, op, args, fds, nfds, res);
 	}
 	json_object_put(args);
+	/* a failure's result matters only where it is a report */
+	if (r && *res && strcmp(op, "pool.check") && strcmp(op, "pool.repair")) {
+		json_object_put(*res);
+		*res = NULL;
+	}
 	return r;
 }
 

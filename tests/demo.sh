@@ -58,4 +58,26 @@ got=$("$IPSTOR" vol read tank/db --length 200M | sha256sum | cut -d' ' -f1)
 step "Verify every label, metadata copy and map node"
 run pool check tank
 
+step "Start the worker and export the thin volume over NBD (loopback only by default)"
+port=10809
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+trap '"$IPSTOR" server stop >/dev/null 2>&1 || true' EXIT
+run export add tank/scratch --listen "127.0.0.1:$port"
+run server start
+if command -v nbdinfo >/dev/null; then
+	printf '$ nbdinfo --map nbd://127.0.0.1:%s/scratch\n' "$port"
+	nbdinfo --map "nbd://127.0.0.1:$port/scratch"
+	echo "(data where the demo wrote, holes elsewhere: the volume is thin)"
+fi
+if command -v qemu-img >/dev/null; then
+	head -c 64M /dev/urandom >disk.raw
+	printf '$ qemu-img convert -n disk.raw nbd://127.0.0.1:%s/scratch\n' "$port"
+	qemu-img convert -n -f raw -O raw disk.raw "nbd://127.0.0.1:$port/scratch"
+	printf '$ qemu-img compare disk.raw <first 64 MiB of the export>\n'
+	qemu-img compare -f raw -F raw disk.raw \
+		"json:{\"driver\":\"raw\",\"size\":67108864,\"file\":{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\",\"host\":\"127.0.0.1\",\"port\":\"$port\"},\"export\":\"scratch\"}}"
+fi
+run server status
+run server stop
+
 printf '\nDemo state is in %s (IPSTOR_STATE_DIR=%s).\n' "$DEMO" "$IPSTOR_STATE_DIR"

@@ -12,10 +12,13 @@
 #   -s SIZE       size of the volume and of nbdkit's file (default 1G)
 #   -w WORKLOADS  comma-separated rw:bs:iodepth
 #                 (default randread:4k:32,randwrite:4k:32,read:1m:8,write:1m:8)
+#   -- OPTIONS    serve with tests/helpers/nbd-serve OPTIONS instead of the
+#                 worker (to try the NBD module's knobs)
 #
 # Method: a pool on a sparse file holds a thick volume; the volume and a
-# plain file for nbdkit get the same random content; tests/helpers/nbd-serve
-# exports the volume, `nbdkit file` the plain file, both on 127.0.0.1. Each
+# plain file for nbdkit get the same random content; the worker exports the
+# volume (ipstor export add + server start), `nbdkit file` the plain file,
+# both on 127.0.0.1. Each
 # round runs every workload against every target in turn (local file,
 # ipstor, nbdkit), so that a noisy machine disturbs all of them alike.
 # Before every run both backing files are read once so that they are in the
@@ -44,6 +47,7 @@ done
 shift $((OPTIND - 1))
 [ "${1:-}" = -- ] && shift
 serve_opts=("$@")
+use_serve=$#
 
 for t in fio nbdkit jq; do
 	command -v "$t" >/dev/null || { echo "nbd-compare: $t is not installed" >&2; exit 2; }
@@ -52,8 +56,9 @@ fio --enghelp 2>/dev/null | grep -qw nbd || { echo "nbd-compare: fio has no nbd 
 [ -x "$IPSTOR" ] && [ -x "$SERVE" ] || { echo "nbd-compare: build first (make)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nbd-compare.XXXXXX")
-serve_pid= kit_pid=
+serve_pid= kit_pid= worker=
 cleanup() {
+	[ -n "$worker" ] && "$IPSTOR" server stop >/dev/null 2>&1
 	[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
 	[ -n "$kit_pid" ] && kill "$kit_pid" 2>/dev/null && wait "$kit_pid" 2>/dev/null
 	rm -rf "$work"
@@ -70,20 +75,28 @@ head -c "$bytes" <(openssl enc -aes-128-ctr -nosalt -pass pass:nbd-compare \
 	</dev/zero 2>/dev/null) >"$work/plain.img"
 "$IPSTOR" vol write bench/vol "$work/plain.img" >/dev/null
 
-"$SERVE" "${serve_opts[@]}" bench/vol >"$work/serve.out" 2>"$work/serve.err" &
-serve_pid=$!
-for _ in $(seq 100); do
-	grep -q '^listening on' "$work/serve.out" && break
-	sleep 0.1
-done
-ipstor_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/serve.out")
-[ -n "$ipstor_port" ] || { cat "$work/serve.err" >&2; exit 1; }
-
-# a free port for nbdkit: nothing answers on it
-kit_port=$((20000 + RANDOM % 20000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$kit_port") 2>/dev/null; do
-	kit_port=$((kit_port + 1))
-done
+# free ports: nothing answers on them
+free_port() {
+	local p=$((20000 + RANDOM % 20000))
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+if [ "$use_serve" -gt 0 ]; then
+	"$SERVE" "${serve_opts[@]}" bench/vol >"$work/serve.out" 2>"$work/serve.err" &
+	serve_pid=$!
+	for _ in $(seq 100); do
+		grep -q '^listening on' "$work/serve.out" && break
+		sleep 0.1
+	done
+	ipstor_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/serve.out")
+	[ -n "$ipstor_port" ] || { cat "$work/serve.err" >&2; exit 1; }
+else
+	ipstor_port=$(free_port)
+	"$IPSTOR" export add bench/vol --listen "127.0.0.1:$ipstor_port" >/dev/null
+	"$IPSTOR" server start >/dev/null
+	worker=1
+fi
+kit_port=$(free_port)
 nbdkit -f -p "$kit_port" -i 127.0.0.1 file "$work/plain.img" &
 kit_pid=$!
 for _ in $(seq 100); do

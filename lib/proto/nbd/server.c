@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,6 +104,10 @@ static void conn_signal(struct nbd_conn *c, int how)
 	uint64_t one = 1;
 	ssize_t w = write(c->wakefd, &one, sizeof(one));
 	(void)w; /* a full eventfd is still readable: already woken */
+	/* a receiver blocked in recv (sock.c) wakes with end-of-file; no
+	 * more requests are read, replies still go out */
+	if (c->is_sock)
+		(void)shutdown(c->fd, SHUT_RD);
 	/* a receiver waiting for a free slot sleeps on done_cond */
 	pthread_mutex_lock(&c->lock);
 	pthread_cond_broadcast(&c->done_cond);
