@@ -128,14 +128,7 @@ int ipstor_pool_list(struct ipstor_ctx *ctx, struct json_object **out)
 		return r;
 	json_object *arr = json_object_new_array();
 	for (int i = 0; i < s.n; i++) {
-		if (!s.f[i].identified)
-			continue;
-		bool seen = false;
-		for (int k = 0; k < i; k++)
-			if (s.f[k].identified &&
-			    !memcmp(s.f[k].pool_uuid, s.f[i].pool_uuid, 16))
-				seen = true;
-		if (seen)
+		if (!scan_first_of_pool(&s, i))
 			continue;
 		struct ipstor_pool *p;
 		/* list reads without the pool lock: a copy being written at

@@ -6,7 +6,6 @@
 #include "scan.h"
 #include "../util/err.h"
 
-#include <string.h>
 
 int pools_each(struct ipstor_ctx *ctx,
 	       int (*fn)(struct ipstor_pool *p, void *data), void *data)
@@ -14,15 +13,9 @@ int pools_each(struct ipstor_ctx *ctx,
 	struct scan s;
 	int r = scan_state(ctx, NULL, &s);
 	for (int i = 0; !r && i < s.n; i++) {
-		if (!s.f[i].identified)
-			continue;
-		bool seen = false;
-		for (int k = 0; k < i; k++)
-			if (s.f[k].identified &&
-			    !memcmp(s.f[k].pool_uuid, s.f[i].pool_uuid, 16))
-				seen = true;
 		struct ipstor_pool *p;
-		if (seen || pool_from_scan(ctx, &s, s.f[i].pool_uuid, &p))
+		if (!scan_first_of_pool(&s, i) ||
+		    pool_from_scan(ctx, &s, s.f[i].pool_uuid, &p))
 			continue; /* unreadable pools show in pool list */
 		r = fn(p, data);
 		pool_free(p);

@@ -50,12 +50,7 @@ int ipstor_pool_import(struct ipstor_ctx *ctx, const char *const *devs,
 		goto out;
 
 	for (int i = 0; i < given.n; i++) {
-		bool seen = false;
-		for (int k = 0; k < i; k++)
-			if (!memcmp(given.f[k].pool_uuid, given.f[i].pool_uuid,
-				    16))
-				seen = true;
-		if (seen)
+		if (!scan_first_of_pool(&given, i))
 			continue;
 		struct ipstor_pool *p;
 		if ((r = pool_from_scan(ctx, &given, given.f[i].pool_uuid, &p)))

@@ -172,6 +172,17 @@ int scan_state(struct ipstor_ctx *ctx, const struct strlist *extra,
 	return r;
 }
 
+bool scan_first_of_pool(const struct scan *s, int i)
+{
+	if (!s->f[i].identified)
+		return false;
+	for (int k = 0; k < i; k++)
+		if (s->f[k].identified &&
+		    !memcmp(s->f[k].pool_uuid, s->f[i].pool_uuid, 16))
+			return false;
+	return true;
+}
+
 void scan_free(struct scan *s)
 {
 	for (int i = 0; i < s->n; i++)
@@ -232,14 +243,7 @@ int scan_find_pool(struct scan *s, const char *name, uint8_t uuid[16])
 	uint8_t want[16];
 	bool by_uuid = uuid_parse(name, want) == 0;
 	for (int i = 0; i < s->n; i++) {
-		if (!s->f[i].identified)
-			continue;
-		bool seen = false;
-		for (int k = 0; k < i; k++)
-			if (s->f[k].identified &&
-			    !memcmp(s->f[k].pool_uuid, s->f[i].pool_uuid, 16))
-				seen = true;
-		if (seen)
+		if (!scan_first_of_pool(s, i))
 			continue;
 		char pname[80];
 		scan_pool_name(s, s->f[i].pool_uuid, pname, sizeof(pname));

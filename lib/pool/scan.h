@@ -50,6 +50,9 @@ int scan_state(struct ipstor_ctx *ctx, const struct strlist *extra,
 	       struct scan *out);
 void scan_free(struct scan *s);
 
+/* True for the first identified entry of each pool: visit pools once. */
+bool scan_first_of_pool(const struct scan *s, int i);
+
 /* A pool's name: from its newest metadata copy, else from a label. */
 const char *scan_pool_name(struct scan *s, const uint8_t uuid[16], char *buf,
 			   size_t len);

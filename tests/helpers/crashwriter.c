@@ -42,10 +42,7 @@ static int logf_fd = -1;
 static void log_line(const char *fmt, unsigned long long a,
 		     unsigned long long b)
 {
-	char line[64];
-	int n = snprintf(line, sizeof(line), fmt, a, b);
-	if (write(logf_fd, line, (size_t)n) != n)
-		_exit(3);
+	cw_log(logf_fd, fmt, a, b);
 }
 
 static int open_vol(const char *ref, unsigned flags, struct ipstor_ctx **ctx,

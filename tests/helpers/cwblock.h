@@ -6,7 +6,9 @@
 #ifndef IPSTOR_CWBLOCK_H
 #define IPSTOR_CWBLOCK_H
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/crc32c.h"
 
@@ -45,6 +47,17 @@ static inline int64_t block_value(uint8_t *b, uint64_t block)
 	if (memcmp(b, CW_MAGIC, 8) || blk != block || crc32c(0, b, BLK) != c)
 		return -1;
 	return (int64_t)gen;
+}
+
+/* Append one line to the intent log with write(2): complete after a
+ * SIGKILL of the writer, up to the kill. */
+static inline void cw_log(int fd, const char *fmt, unsigned long long a,
+			  unsigned long long b)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), fmt, a, b);
+	if (write(fd, line, (size_t)n) != n)
+		_exit(3);
 }
 
 static inline uint64_t xorshift(uint64_t *state)

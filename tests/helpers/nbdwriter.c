@@ -23,10 +23,7 @@ static int logfd;
 static void log_line(const char *fmt, unsigned long long a,
 		     unsigned long long b)
 {
-	char line[64];
-	int n = snprintf(line, sizeof(line), fmt, a, b);
-	if (write(logfd, line, (size_t)n) != n)
-		_exit(3);
+	cw_log(logfd, fmt, a, b);
 }
 
 int main(int argc, char **argv)
