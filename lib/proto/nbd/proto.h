@@ -1,13 +1,12 @@
-/* NBD wire format: magics, option and command numbers, flags, and the
- * big-endian accessors to read and build messages at any alignment.
- * Values are those of the NBD protocol document. */
+/* NBD wire format: magics, option and command numbers, flags. Values are
+ * those of the NBD protocol document; messages are built and read with the
+ * big-endian accessors of util/endian.h. */
 #ifndef IPSTOR_NBD_PROTO_H
 #define IPSTOR_NBD_PROTO_H
-#include <endian.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../../util/endian.h"
-#include <string.h>
 
 /* handshake */
 #define NBD_MAGIC 0x4e42444d41474943ull	  /* "NBDMAGIC" */
