@@ -96,12 +96,24 @@ teardown() {
 	run -0 ipstor pool check tank
 }
 
-@test "a pool created while the worker runs is served on first use" {
+@test "a pool created while the worker runs is served on first use, or at reload" {
 	ipstor server start
 	mkpool second 32M
 	run -0 ipstor vol create second/v --size 4M
 	run -0 ipstor server status --json
 	echo "$output" | jq -e '.server.pools | sort == ["second", "tank"]'
+	mkpool third 32M
+	run -0 ipstor server reload --json
+	echo "$output" | jq -e '.server.pools | sort == ["second", "tank", "third"]'
+	# SIGHUP does the same
+	mkpool fourth 32M
+	kill -HUP "$(cat "$IPSTOR_STATE_DIR/worker.pid")"
+	for _ in $(seq 50); do
+		ipstor server status --json | jq -e '.server.pools | index("fourth")' >/dev/null && break
+		sleep 0.1
+	done
+	run -0 ipstor server status --json
+	echo "$output" | jq -e '.server.pools | index("fourth")'
 }
 
 @test "the control socket refuses garbage and keeps serving" {
