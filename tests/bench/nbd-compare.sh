@@ -6,10 +6,11 @@
 # 1.0x its throughput).
 #
 # usage: tests/bench/nbd-compare.sh [-r ROUNDS] [-t SECONDS] [-s SIZE]
-#                                   [-w WORKLOADS] [-- NBD-SERVE-OPTIONS]
+#                [-j JOBS] [-w WORKLOADS] [-- NBD-SERVE-OPTIONS]
 #   -r ROUNDS     rounds (default 3); medians of the rounds are reported
 #   -t SECONDS    seconds per fio run (default 5)
 #   -s SIZE       size of the volume and of nbdkit's file (default 1G)
+#   -j JOBS       fio jobs, each with its own connection (default 1)
 #   -w WORKLOADS  comma-separated rw:bs:iodepth
 #                 (default randread:4k:32,randwrite:4k:32,read:1m:8,write:1m:8)
 #   -- OPTIONS    serve with tests/helpers/nbd-serve OPTIONS instead of the
@@ -24,6 +25,11 @@
 # Before every run both backing files are read once so that they are in the
 # page cache: the comparison is of the servers, not of the disk.
 #
+# A fourth target, "ceiling", is nbdkit's null plugin: a server that does
+# no work at all (reads return zeroes, writes are dropped). What fio gets
+# from it is the most any server can show with this client and this many
+# jobs; a goal above it measures the client, not the server.
+#
 # Needs fio (with its nbd engine), nbdkit, jq; BUILD (default
 # build/default) must hold a built ipstor.
 set -euo pipefail
@@ -33,15 +39,16 @@ BUILD=${BUILD:-build/default}
 IPSTOR=$PWD/$BUILD/ipstor
 SERVE=$PWD/$BUILD/tests/helpers/nbd-serve
 
-rounds=3 secs=5 size=1G
+rounds=3 secs=5 size=1G jobs=1
 workloads="randread:4k:32,randwrite:4k:32,read:1m:8,write:1m:8"
-while getopts "r:t:s:w:h" o; do
+while getopts "r:t:s:j:w:h" o; do
 	case $o in
 	r) rounds=$OPTARG ;;
 	t) secs=$OPTARG ;;
 	s) size=$OPTARG ;;
+	j) jobs=$OPTARG ;;
 	w) workloads=$OPTARG ;;
-	*) sed -n '2,19p' "$0"; exit 2 ;;
+	*) sed -n '2,20p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -56,11 +63,12 @@ fio --enghelp 2>/dev/null | grep -qw nbd || { echo "nbd-compare: fio has no nbd 
 [ -x "$IPSTOR" ] && [ -x "$SERVE" ] || { echo "nbd-compare: build first (make)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nbd-compare.XXXXXX")
-serve_pid= kit_pid= worker=
+serve_pid= kit_pid= null_pid= worker=
 cleanup() {
 	[ -n "$worker" ] && "$IPSTOR" server stop >/dev/null 2>&1
 	[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
 	[ -n "$kit_pid" ] && kill "$kit_pid" 2>/dev/null && wait "$kit_pid" 2>/dev/null
+	[ -n "$null_pid" ] && kill "$null_pid" 2>/dev/null && wait "$null_pid" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -99,16 +107,22 @@ fi
 kit_port=$(free_port)
 nbdkit -f -p "$kit_port" -i 127.0.0.1 file "$work/plain.img" &
 kit_pid=$!
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$kit_port") 2>/dev/null && break
-	sleep 0.1
+null_port=$(free_port)
+nbdkit -f -p "$null_port" -i 127.0.0.1 null size="$bytes" &
+null_pid=$!
+for port in "$kit_port" "$null_port"; do
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.1
+	done
 done
 
-labels=(local ipstor nbdkit)
+labels=(local ipstor nbdkit ceiling)
 args=(
 	"--ioengine=io_uring --filename=$work/plain.img"
 	"--ioengine=nbd --uri=nbd://127.0.0.1:$ipstor_port/"
 	"--ioengine=nbd --uri=nbd://127.0.0.1:$kit_port/"
+	"--ioengine=nbd --uri=nbd://127.0.0.1:$null_port/"
 )
 
 results=$work/results
@@ -120,7 +134,7 @@ for ((r = 1; r <= rounds; r++)); do
 			cat "$work/member.img" "$work/plain.img" >/dev/null
 			# shellcheck disable=SC2086
 			out=$(fio --name=cmp ${args[$i]} --rw="$rw" --bs="$bs" \
-				--iodepth="$qd" --size="$bytes" --time_based \
+				--iodepth="$qd" --numjobs="$jobs" --size="$bytes" --time_based \
 				--runtime="$secs" --group_reporting \
 				--output-format=json 2>/dev/null | sed -n '/^{/,$p') || true
 			v=$(jq -r '.jobs[0] | [(.read.iops + .write.iops),
@@ -143,6 +157,10 @@ for w in "${wl[@]}"; do
 		printf '%-18s %-8s %10.0f %9.1f %8d\n' "$w" "$l" "$iops" "$mbs" "$failed"
 		eval "m_${l}=\$iops"
 	done
+	# shellcheck disable=SC2154
+	awk -v w="$w" -v c="$m_ceiling" -v b="$m_nbdkit" 'BEGIN {
+		printf "%-18s ceiling/nbdkit %.2f (the most any server can show here)\n", w, (b > 0 ? c / b : 0)
+	}'
 	IFS=: read -r rw bs qd <<<"$w"
 	goal=1.0
 	[ "$bs" = 4k ] && goal=1.3

@@ -107,33 +107,35 @@ teardown() {
 	require_cmd ip
 	NS=ipstor-t$$
 	VETH=ipst$$
+	# a subnet of its own, so that runs side by side do not collide
+	local net="10.201.$(($$ % 250))"
 	ip netns add "$NS" || skip "network namespaces are not available"
 	ip link add "$VETH" type veth peer name "${VETH}p" || skip "veth is not available"
 	ip link set "${VETH}p" netns "$NS"
-	ip addr add 10.201.7.1/24 dev "$VETH"
+	ip addr add $net.1/24 dev "$VETH"
 	ip link set "$VETH" up
-	ip -n "$NS" addr add 10.201.7.2/24 dev "${VETH}p"
+	ip -n "$NS" addr add $net.2/24 dev "${VETH}p"
 	ip -n "$NS" link set "${VETH}p" up
 	ip -n "$NS" link set lo up
 	# listening where the namespace can reach, allowed: loopback only
-	ipstor export add tank/v --listen "10.201.7.1:$PORT"
+	ipstor export add tank/v --listen "$net.1:$PORT"
 	ipstor server start
-	run ip netns exec "$NS" nbdinfo --size "nbd://10.201.7.1:$PORT/v"
+	run ip netns exec "$NS" nbdinfo --size "nbd://$net.1:$PORT/v"
 	[ "$status" -ne 0 ]
-	grep -q "refused 10.201.7.2:[0-9]*: not in any allow list" "$IPSTOR_STATE_DIR/worker.log"
+	grep -q "refused $net.2:[0-9]*: not in any allow list" "$IPSTOR_STATE_DIR/worker.log"
 	# allowed now
 	ipstor export remove v
-	ipstor export add tank/v --listen "10.201.7.1:$PORT" --allow 10.201.7.2
-	run -0 ip netns exec "$NS" nbdinfo --size "nbd://10.201.7.1:$PORT/v"
+	ipstor export add tank/v --listen "$net.1:$PORT" --allow $net.2
+	run -0 ip netns exec "$NS" nbdinfo --size "nbd://$net.1:$PORT/v"
 	[ "$output" = 33554432 ]
 	# allowed at connect by one export, refused by name for another
 	ipstor vol create tank/w --size 8M
-	ipstor export add tank/w --listen "10.201.7.1:$PORT"
-	run ip netns exec "$NS" nbdinfo --size "nbd://10.201.7.1:$PORT/w"
+	ipstor export add tank/w --listen "$net.1:$PORT"
+	run ip netns exec "$NS" nbdinfo --size "nbd://$net.1:$PORT/w"
 	[ "$status" -ne 0 ]
 	[[ $output == *"server policy prevents NBD_OPT_GO"* ]]
 	# and listing shows it only what it may use
-	run -0 ip netns exec "$NS" nbdinfo --list "nbd://10.201.7.1:$PORT"
+	run -0 ip netns exec "$NS" nbdinfo --list "nbd://$net.1:$PORT"
 	assert_output --partial 'export="v"'
 	refute_output --partial 'export="w"'
 }
