@@ -49,6 +49,9 @@ struct opts {
 	char *proto, *export_name, *listen;
 	char **allow;
 	int read_only;
+	/* disk fault */
+	char *fault_ops, *range, *after, *count, *cache_size;
+	int fault_error, drop, delay_ms, volatile_cache, all;
 };
 extern struct opts opt;
 void opts_reset(void);

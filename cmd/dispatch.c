@@ -24,6 +24,11 @@ void opts_reset(void)
 	free(opt.proto);
 	free(opt.export_name);
 	free(opt.listen);
+	free(opt.fault_ops);
+	free(opt.range);
+	free(opt.after);
+	free(opt.count);
+	free(opt.cache_size);
 	if (opt.allow)
 		for (int i = 0; opt.allow[i]; i++)
 			free(opt.allow[i]);

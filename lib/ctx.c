@@ -1,4 +1,5 @@
 #include "ctx.h"
+#include "io/fault.h"
 #include "util/err.h"
 #include "util/names.h"
 #include "util/units.h"
@@ -22,6 +23,12 @@ int ipstor_ctx_new(struct ipstor_ctx **out, const char *state_dir)
 		return -ENOMEM;
 	}
 	ctx->lock_timeout_ms = -1;
+	/* the state's fault rules apply to every device this process opens */
+	int r = fault_load(ctx);
+	if (r) {
+		ipstor_ctx_free(ctx);
+		return r;
+	}
 	*out = ctx;
 	return 0;
 }
@@ -71,6 +78,16 @@ int ipstor_parse_size(const char *s, uint64_t *out)
 				   "64K, 1.5G, 10GiB, 3TB)",
 				   s);
 	return 0;
+}
+
+int ipstor_parse_count(const char *s, uint64_t *out)
+{
+	return units_parse_u64(s, out);
+}
+
+int ipstor_parse_range(const char *s, uint64_t *off, uint64_t *len)
+{
+	return fault_parse_range(s, off, len);
 }
 
 char *ipstor_format_size(uint64_t v, char *buf, size_t len)

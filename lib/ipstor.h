@@ -256,6 +256,10 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 /* ---- helpers shared with the CLI ----------------------------------- */
 
 int ipstor_parse_size(const char *s, uint64_t *out);
+/* A plain non-negative integer, no units. */
+int ipstor_parse_count(const char *s, uint64_t *out);
+/* "OFFSET:LENGTH" with unit suffixes, LENGTH > 0. */
+int ipstor_parse_range(const char *s, uint64_t *off, uint64_t *len);
 char *ipstor_format_size(uint64_t v, char *buf, size_t len);
 int ipstor_check_name(const char *what, const char *name);
 

@@ -136,6 +136,11 @@ static const struct backend_ops file_ops = {
 int backend_open(const char *spec, unsigned flags, struct backend **out)
 {
 	struct stat st;
+	if (backend_faulty()) {
+		int r = fault_open_check(spec);
+		if (r)
+			return r;
+	}
 	if (stat(spec, &st))
 		return ipstor_fail(-errno, "cannot open '%s': %s", spec,
 				   strerror(errno));

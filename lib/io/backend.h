@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fault.h"
+
 struct backend;
 
 struct backend_ops {
@@ -46,27 +48,46 @@ enum backend_open_flags {
 int backend_open(const char *spec, unsigned flags, struct backend **out);
 void backend_close(struct backend *be);
 
+/* Every call passes the fault-injection point (fault.h): one relaxed
+ * load while no rule exists. */
+static inline bool backend_faulty(void)
+{
+	return __builtin_expect(__atomic_load_n(&fault_active,
+						__ATOMIC_RELAXED),
+				0);
+}
+
 static inline int backend_pread(struct backend *be, void *buf, size_t len,
 				uint64_t off)
 {
+	if (backend_faulty())
+		return fault_pread(be, buf, len, off);
 	return be->ops->pread(be, buf, len, off);
 }
 static inline int backend_pwrite(struct backend *be, const void *buf,
 				 size_t len, uint64_t off, bool fua)
 {
+	if (backend_faulty())
+		return fault_pwrite(be, buf, len, off, fua);
 	return be->ops->pwrite(be, buf, len, off, fua);
 }
 static inline int backend_flush(struct backend *be)
 {
+	if (backend_faulty())
+		return fault_flush(be);
 	return be->ops->flush(be);
 }
 static inline int backend_zero(struct backend *be, uint64_t off, uint64_t len)
 {
+	if (backend_faulty())
+		return fault_zero(be, off, len);
 	return be->ops->zero(be, off, len);
 }
 static inline int backend_discard(struct backend *be, uint64_t off,
 				  uint64_t len)
 {
+	if (backend_faulty())
+		return fault_discard(be, off, len);
 	return be->ops->discard(be, off, len);
 }
 

@@ -7,6 +7,7 @@
  *   vol.create vol.show vol.delete vol.rename vol.resize
  *   vol.write vol.read            (data through fds[0])
  *   export.add export.remove export.show export.list
+ *   disk.fault disk.heal disk.faults
  */
 #include "ops.h"
 #include "../util/err.h"
@@ -151,6 +152,8 @@ int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
 		r = ops_vol(&c, op + 4);
 	else if (!strncmp(op, "export.", 7))
 		r = ops_export(&c, op + 7);
+	else if (!strncmp(op, "disk.", 5))
+		r = ops_disk(&c, op + 5);
 	else
 		r = -ENOSYS;
 	if (r == -ENOSYS)

@@ -146,7 +146,9 @@ int scan_state(struct ipstor_ctx *ctx, const struct strlist *extra,
 	for (size_t i = 0; !r && i < paths.n; i++) {
 		struct found *f = &out->f[out->n];
 		int e = scan_device(paths.v[i], f);
-		if (e == -ENOMEM) {
+		if (e == -ENOMEM || e == -EUCLEAN) {
+			/* out of memory, or the fault rules are damaged:
+			 * scanning on would misreport every device */
 			found_free(f);
 			r = e;
 			break;

@@ -29,7 +29,7 @@ static bool is_read_only_op(const char *op)
 	return !strcmp(op, "pool.show") || !strcmp(op, "pool.check") ||
 	       !strcmp(op, "pool.dump") || !strcmp(op, "vol.show") ||
 	       !strcmp(op, "vol.read") || !strcmp(op, "export.show") ||
-	       !strcmp(op, "export.list");
+	       !strcmp(op, "export.list") || !strcmp(op, "disk.faults");
 }
 
 static json_object *status(struct worker *w)

@@ -5,6 +5,7 @@
  *                                          delete volumes forever
  *   crashwriter verify POOL/VOL LOG        check every block against LOG
  *   crashwriter fua-then-die POOL/VOL      see do_fua_then_die
+ *   crashwriter write-then-die POOL/VOL    see do_write_then_die
  *
  * Before each operation the writer appends what it is about to do to LOG
  * ("W block gen", "Z block count"), "F" after each flush returns and
@@ -265,16 +266,44 @@ static int do_fua_then_die(const char *ref)
 	return 1;
 }
 
+/* A flushed write, then unflushed ones over it and elsewhere, then
+ * death. With the devices' caches volatile (ipstor disk fault --volatile)
+ * block 0 must hold the flushed generation 1 and block 2 its old
+ * contents; with the page cache alone, the later writes survive too. */
+static int do_write_then_die(const char *ref)
+{
+	struct ipstor_ctx *ctx;
+	struct ipstor_pool *p;
+	struct ipstor_vol *v;
+	if (open_vol(ref, IPSTOR_OPEN_RDWR, &ctx, &p, &v))
+		return 2;
+	uint8_t buf[BLK];
+	fill_block(buf, 0, 1);
+	if (ipstor_vol_pwrite(v, buf, BLK, 0, 0) || ipstor_vol_flush(v))
+		return 1;
+	fill_block(buf, 0, 2);
+	if (ipstor_vol_pwrite(v, buf, BLK, 0, 0))
+		return 1;
+	fill_block(buf, 2, 3);
+	if (ipstor_vol_pwrite(v, buf, BLK, 2 * BLK, 0))
+		return 1;
+	raise(SIGKILL);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "fua-then-die"))
 		return do_fua_then_die(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "write-then-die"))
+		return do_write_then_die(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "write"))
 		return do_write(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "verify"))
 		return do_verify(argv[2], argv[3]);
 	fprintf(stderr, "usage: crashwriter write POOL/VOL LOG SEED\n"
 			"       crashwriter verify POOL/VOL LOG\n"
-			"       crashwriter fua-then-die POOL/VOL\n");
+			"       crashwriter fua-then-die POOL/VOL\n"
+			"       crashwriter write-then-die POOL/VOL\n");
 	return 2;
 }

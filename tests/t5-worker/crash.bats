@@ -47,3 +47,11 @@ kill_worker_rounds() { # VOL ROUNDS
 	ipstor vol create p/t --size 16M
 	kill_worker_rounds t 6
 }
+
+@test "power cuts of the worker (volatile device caches) during NBD writes, 10 rounds: every flushed write survives" {
+	ipstor vol create p/v --size 16M --thin
+	ipstor disk fault "$D/p-0.img" --volatile --cache-size 2M
+	ipstor disk fault "$D/p-1.img" --volatile
+	kill_worker_rounds v 10
+	grep -q "^F$" "$D/log"
+}
