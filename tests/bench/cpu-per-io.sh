@@ -5,9 +5,12 @@
 # single-connection benchmark. A benchmark, not a test.
 #
 # usage: tests/bench/cpu-per-io.sh [-n IOS] [-r ROUNDS] [-w RW,...]
-#   -n IOS      I/Os per run (default 300000), 4 KiB, queue depth 32
+#                                  [-b BS] [-q DEPTH]
+#   -n IOS      I/Os per run (default 300000)
 #   -r ROUNDS   rounds, targets alternating (default 2)
 #   -w RW       fio rw modes (default randread,randwrite)
+#   -b BS       block size (default 4k)
+#   -q DEPTH    queue depth (default 32)
 #
 # Server CPU comes from /proc/PID/stat (utime + stime) around the run;
 # client CPU from fio's own usr_cpu + sys_cpu.
@@ -15,11 +18,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build/default}
 IPSTOR=$PWD/$BUILD/ipstor
-n=300000 rounds=2 modes=randread,randwrite
-while getopts "n:r:w:h" o; do
+n=300000 rounds=2 modes=randread,randwrite bs=4k qd=32
+while getopts "n:r:w:b:q:h" o; do
 	case $o in
 	n) n=$OPTARG ;; r) rounds=$OPTARG ;; w) modes=$OPTARG ;;
-	*) sed -n '2,16p' "$0"; exit 2 ;;
+	b) bs=$OPTARG ;; q) qd=$OPTARG ;;
+	*) sed -n '2,19p' "$0"; exit 2 ;;
 	esac
 done
 for t in fio nbdkit jq; do
@@ -57,8 +61,8 @@ measure() { # LABEL PORT PID RW
 	cat "$work/member.img" "$work/plain.img" >/dev/null
 	local t0 t1 out
 	t0=$(awk '{print $14 + $15}' "/proc/$3/stat")
-	out=$(fio --name=x --ioengine=nbd --uri="nbd://127.0.0.1:$2/" --rw="$4" --bs=4k \
-		--iodepth=32 --size=1G --number_ios="$n" --output-format=json 2>/dev/null |
+	out=$(fio --name=x --ioengine=nbd --uri="nbd://127.0.0.1:$2/" --rw="$4" --bs="$bs" \
+		--iodepth="$qd" --size=1G --number_ios="$n" --output-format=json 2>/dev/null |
 		sed -n '/^{/,$p')
 	t1=$(awk '{print $14 + $15}' "/proc/$3/stat")
 	jq -r --arg l "$1" --arg rw "$4" --argjson s $((t1 - t0)) --argjson hz "$(getconf CLK_TCK)" \
