@@ -49,9 +49,12 @@ struct opts {
 	char *proto, *export_name, *listen;
 	char **allow;
 	int read_only;
+	char *secret_file;
 	/* disk fault */
 	char *fault_ops, *range, *after, *count, *cache_size;
 	int fault_error, drop, delay_ms, volatile_cache, all;
+	/* remote, attach (and --foreground, shared with server) */
+	int timeout;
 };
 extern struct opts opt;
 void opts_reset(void);
@@ -119,5 +122,8 @@ extern const struct cmd pool_commands[];
 extern const struct cmd vol_commands[];
 extern const struct cmd server_commands[];
 extern const struct cmd export_commands[];
+extern const struct cmd remote_commands[];
+/* cmd-remote.c: --secret-file read into buf (IPSTOR_SECRET_MAX + 1) */
+int cli_read_secret(const char *path, uint8_t *buf, size_t *len);
 
 #endif

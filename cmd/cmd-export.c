@@ -20,17 +20,18 @@ static const struct column export_fields[] = {
 	{"listen", "listen", COL_STR},
 	{"allow", "allow", COL_STR},
 	{"read-only", "read_only", COL_BOOL},
+	{"secret", "secret", COL_BOOL},
 	{"created", "created", COL_STR},
 	{NULL, NULL, 0}};
 
 static const struct poptOption add_opts[] = {
 	{"proto", 0, POPT_ARG_STRING, &opt.proto, 0,
-	 "protocol to serve it with (default and only one so far: nbd)",
-	 "PROTO"},
+	 "protocol to serve it with: nbd (default) or udp", "PROTO"},
 	{"name", 0, POPT_ARG_STRING, &opt.export_name, 0,
 	 "export name clients ask for (default: the volume's name)", "NAME"},
 	{"listen", 0, POPT_ARG_STRING, &opt.listen, 0,
-	 "address and port to serve on (default 127.0.0.1:10809)",
+	 "address and port to serve on (default 127.0.0.1:10809, udp "
+	 "127.0.0.1:10810)",
 	 "ADDR:PORT"},
 	{"allow", 0, POPT_ARG_ARGV, &opt.allow, 0,
 	 "clients allowed to connect, repeatable or comma-separated "
@@ -38,6 +39,8 @@ static const struct poptOption add_opts[] = {
 	 "CIDR"},
 	{"read-only", 'r', POPT_ARG_NONE, &opt.read_only, 0,
 	 "refuse writes", NULL},
+	{"secret-file", 0, POPT_ARG_STRING, &opt.secret_file, 0,
+	 "udp: clients must prove they know the secret in FILE", "FILE"},
 	POPT_TABLEEND};
 
 static int export_add(struct cli *c, int argc, const char **argv)
@@ -47,7 +50,20 @@ static int export_add(struct cli *c, int argc, const char **argv)
 	int r = ipstor_vol_locate(c->ctx, argv[0], pool, vol);
 	if (r)
 		return r;
+	uint8_t secret[4097];
+	size_t slen = 0;
+	if (opt.secret_file &&
+	    (r = cli_read_secret(opt.secret_file, secret, &slen)))
+		return r;
 	json_object *a = json_object_new_object(), *allow, *res;
+	if (slen) {
+		char hex[2 * 4096 + 1];
+		for (size_t i = 0; i < slen; i++)
+			snprintf(hex + 2 * i, 3, "%02x", secret[i]);
+		args_str(a, "secret", hex);
+		explicit_bzero(hex, sizeof(hex));
+		explicit_bzero(secret, sizeof(secret));
+	}
 	args_str(a, "pool", pool);
 	args_str(a, "volume", vol);
 	args_str(a, "proto", opt.proto ? opt.proto : "nbd");

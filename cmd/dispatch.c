@@ -33,6 +33,7 @@ void opts_reset(void)
 		for (int i = 0; opt.allow[i]; i++)
 			free(opt.allow[i]);
 	free(opt.allow);
+	free(opt.secret_file);
 	memset(&opt, 0, sizeof(opt));
 	opt.lock_timeout = -1;
 }

@@ -183,15 +183,20 @@ int ipstor_vol_block_status(struct ipstor_vol *vol, uint64_t off,
 
 #define IPSTOR_NBD_DEFAULT_PORT 10809
 #define IPSTOR_NBD_DEFAULT_LISTEN "127.0.0.1:10809"
+#define IPSTOR_UDP_PORT 10810
+#define IPSTOR_UDP_LISTEN "127.0.0.1:10810"
 
 struct ipstor_export_opts {
 	const char *volume;	   /* in this pool */
-	const char *proto;	   /* NULL: "nbd" */
+	const char *proto;	   /* NULL: "nbd"; or "udp" */
 	const char *name;	   /* NULL: the volume's name */
-	const char *listen;	   /* NULL: IPSTOR_NBD_DEFAULT_LISTEN */
+	const char *listen;	   /* NULL: 127.0.0.1 and the protocol's
+				      default port */
 	const char *const *allow;  /* CIDRs; none: loopback only */
 	int nallow;
 	bool read_only;
+	const uint8_t *secret;	   /* udp only: the clients' shared secret */
+	size_t secret_len;	   /* 1..4096 bytes; 0: none */
 };
 int ipstor_export_add(struct ipstor_pool *pool,
 		      const struct ipstor_export_opts *opts);

@@ -22,18 +22,28 @@ int ipstor_export_add(struct ipstor_pool *p, const struct ipstor_export_opts *o)
 				   p->name);
 	const char *name = o->name ? o->name : o->volume;
 	const char *proto = o->proto ? o->proto : "nbd";
-	const char *listen = o->listen ? o->listen : IPSTOR_NBD_DEFAULT_LISTEN;
 	int r = name_check("export", name);
 	if (r)
 		return r;
-	if (strcmp(proto, "nbd"))
+	bool udp = !strcmp(proto, "udp");
+	if (strcmp(proto, "nbd") && !udp)
 		return ipstor_fail(-EOPNOTSUPP,
-				   "protocol '%s' is not supported (nbd is)",
+				   "protocol '%s' is not supported (nbd and "
+				   "udp are)",
 				   proto);
+	if (o->secret_len && !udp)
+		return ipstor_fail(-EINVAL, "a secret is for udp exports "
+				   "only (NBD has no authentication)");
+	if (o->secret_len > 4096)
+		return ipstor_fail(-EINVAL, "secret longer than 4096 bytes");
+	const char *listen = o->listen ? o->listen
+				       : udp ? IPSTOR_UDP_LISTEN
+					     : IPSTOR_NBD_DEFAULT_LISTEN;
+	uint16_t port = udp ? IPSTOR_UDP_PORT : IPSTOR_NBD_DEFAULT_PORT;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	if (strlen(listen) >= sizeof(((struct pexport *)0)->listen) ||
-	    (r = listen_parse(listen, IPSTOR_NBD_DEFAULT_PORT, &ss, &sl)))
+	    (r = listen_parse(listen, port, &ss, &sl)))
 		return r ? r : ipstor_fail(-EINVAL, "listen address too long");
 	int nallow = o->nallow ? o->nallow : 2;
 	const char *const *allow = o->nallow ? o->allow : loopback;
@@ -58,6 +68,14 @@ int ipstor_export_add(struct ipstor_pool *p, const struct ipstor_export_opts *o)
 	snprintf(e->listen, sizeof(e->listen), "%s", canon);
 	e->read_only = o->read_only;
 	e->created = (int64_t)time(NULL);
+	if (o->secret_len) {
+		if (!(e->secret = malloc(o->secret_len))) {
+			pexport_free(e);
+			return -ENOMEM;
+		}
+		memcpy(e->secret, o->secret, o->secret_len);
+		e->secret_len = o->secret_len;
+	}
 	for (int i = 0; i < nallow; i++) {
 		if (!(e->allow[i] = strdup(allow[i]))) {
 			pexport_free(e);
@@ -124,6 +142,9 @@ json_object *export_describe_json(struct ipstor_pool *p,
 	json_object_object_add(o, "allow", allow);
 	json_object_object_add(o, "read_only",
 			       json_object_new_boolean(e->read_only));
+	/* whether there is one; the secret itself is never shown */
+	json_object_object_add(o, "secret",
+			       json_object_new_boolean(e->secret_len > 0));
 	json_object_object_add(o, "created",
 			       json_object_new_string(time_format_rfc3339(
 				       e->created, t, sizeof(t))));

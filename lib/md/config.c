@@ -8,6 +8,7 @@
 #include "../util/timefmt.h"
 #include "../util/uuid.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -122,6 +123,15 @@ char *config_encode(const struct ipstor_pool *p, const uint64_t *used)
 		json_object_object_add(o, "read_only",
 				       json_object_new_boolean(e->read_only));
 		json_object_object_add(o, "created", jtime(e->created));
+		if (e->secret_len) {
+			char *hex = malloc(2 * e->secret_len + 1);
+			for (size_t k = 0; hex && k < e->secret_len; k++)
+				sprintf(hex + 2 * k, "%02x", e->secret[k]);
+			if (hex)
+				json_object_object_add(
+					o, "secret", json_object_new_string(hex));
+			free(hex);
+		}
 		json_object_array_add(exps, o);
 	}
 	json_object_object_add(root, "exports", exps);
@@ -312,7 +322,8 @@ static int decode_export(struct ipstor_pool *p, json_object *o,
 	if (!name || !vol || !proto || !listen || !allow ||
 	    name_check("export", json_object_get_string(name)) ||
 	    name_check("volume", json_object_get_string(vol)) ||
-	    strcmp(json_object_get_string(proto), "nbd") ||
+	    (strcmp(json_object_get_string(proto), "nbd") &&
+	     strcmp(json_object_get_string(proto), "udp")) ||
 	    strlen(json_object_get_string(listen)) >= sizeof(e->listen) ||
 	    listen_parse(json_object_get_string(listen), 10809, &ss, &sl) ||
 	    get_bool(o, "read_only", &e->read_only) ||
@@ -324,6 +335,25 @@ static int decode_export(struct ipstor_pool *p, json_object *o,
 	strcpy(e->listen, json_object_get_string(listen));
 	if (!pool_find_vol(p, e->volume))
 		return bad("an export names a volume that does not exist");
+	json_object *secret;
+	if (json_object_object_get_ex(o, "secret", &secret)) {
+		const char *hex = json_object_get_string(secret);
+		size_t hl = json_object_is_type(secret, json_type_string)
+				    ? strlen(hex) : 0;
+		if (!hl || (hl & 1) || hl > 8192 || strcmp(e->proto, "udp"))
+			return bad("malformed export secret");
+		if (!(e->secret = malloc(hl / 2)))
+			return -ENOMEM;
+		for (size_t k = 0; k < hl / 2; k++) {
+			unsigned v;
+			if (sscanf(hex + 2 * k, "%2x", &v) != 1 ||
+			    !isxdigit((unsigned char)hex[2 * k]) ||
+			    !isxdigit((unsigned char)hex[2 * k + 1]))
+				return bad("malformed export secret");
+			e->secret[k] = (uint8_t)v;
+		}
+		e->secret_len = hl / 2;
+	}
 	size_t n = json_object_array_length(allow);
 	if (n > 256 || !(e->allow = calloc(n ? n : 1, sizeof(char *))))
 		return n > 256 ? bad("export allow list too long") : -ENOMEM;

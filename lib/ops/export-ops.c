@@ -3,7 +3,9 @@
 #include "../pool/pool.h"
 #include "../util/err.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,31 @@ static int export_add(struct op_call *c)
 	if ((r = arg_strv(c, "allow", &allow, &o.nallow)))
 		return r;
 	o.allow = allow;
+	/* the secret travels as hex: the command read the file, the worker
+	 * may not see the same paths */
+	uint8_t secret[4096];
+	const char *hex = arg_str_opt(c, "secret");
+	if (hex) {
+		size_t hl = strlen(hex);
+		if (!hl || (hl & 1) || hl / 2 > sizeof(secret)) {
+			free(allow);
+			return ipstor_fail(-EINVAL, "argument 'secret' must be "
+					   "1 to 4096 bytes in hex");
+		}
+		for (size_t k = 0; k < hl / 2; k++) {
+			unsigned v;
+			if (!isxdigit((unsigned char)hex[2 * k]) ||
+			    !isxdigit((unsigned char)hex[2 * k + 1]) ||
+			    sscanf(hex + 2 * k, "%2x", &v) != 1) {
+				free(allow);
+				return ipstor_fail(-EINVAL, "argument 'secret' "
+						   "must be hex");
+			}
+			secret[k] = (uint8_t)v;
+		}
+		o.secret = secret;
+		o.secret_len = hl / 2;
+	}
 	/* export names are unique on the host: clients name them alone */
 	char other[NAME_LEN_MAX + 1];
 	const char *name = o.name ? o.name : o.volume;
@@ -37,6 +64,7 @@ static int export_add(struct op_call *c)
 	}
 	r = ipstor_export_add(p, &o);
 	free(allow);
+	explicit_bzero(secret, sizeof(secret));
 	if (!r && !(ipstor_ctx_flags(c->ctx) & IPSTOR_CTX_DRY_RUN)) {
 		struct pexport *e = pool_find_export(p, name);
 		c->result = wrap("export", export_describe_json(p, e));

@@ -320,6 +320,22 @@ static json_object *dump_label(const struct found *f, int c)
 	return o;
 }
 
+/* export secrets stay on the devices: a dump shows that there is one */
+static void redact_secrets(json_object *cfg)
+{
+	json_object *exps, *v;
+	if (!cfg || !json_object_object_get_ex(cfg, "exports", &exps) ||
+	    !json_object_is_type(exps, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(exps); i++) {
+		json_object *e = json_object_array_get_idx(exps, i);
+		if (json_object_is_type(e, json_type_object) &&
+		    json_object_object_get_ex(e, "secret", &v))
+			json_object_object_add(e, "secret",
+					       json_object_new_string("(redacted)"));
+	}
+}
+
 int ipstor_pool_dump(struct ipstor_ctx *ctx, const char *name,
 		     struct json_object **out)
 {
@@ -376,11 +392,10 @@ int pool_dump(struct ipstor_ctx *ctx, const char *name, bool lock,
 				f->slot[c].err ? NULL
 					       : json_object_new_int64(
 							 (int64_t)f->slot[c].h.seq));
-			json_object_object_add(
-				so, "config",
-				f->slot[c].json
-					? json_tokener_parse(f->slot[c].json)
-					: NULL);
+			json_object *cfg = f->slot[c].json
+				? json_tokener_parse(f->slot[c].json) : NULL;
+			redact_secrets(cfg);
+			json_object_object_add(so, "config", cfg);
 			json_object_array_add(slots, so);
 		}
 		json_object_object_add(d, "metadata_copies", slots);

@@ -40,6 +40,9 @@ void pexport_free(struct pexport *e)
 	for (size_t i = 0; i < e->nallow; i++)
 		free(e->allow[i]);
 	free(e->allow);
+	if (e->secret)
+		explicit_bzero(e->secret, e->secret_len);
+	free(e->secret);
 	free(e);
 }
 

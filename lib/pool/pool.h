@@ -62,6 +62,9 @@ struct pexport {
 	size_t nallow;
 	bool read_only;
 	int64_t created;
+	/* udp: the shared secret clients prove they know (NULL: none) */
+	uint8_t *secret;
+	size_t secret_len;
 	struct pexport *next;
 };
 

@@ -1,9 +1,11 @@
-/* Serving exports over NBD. One listening socket and one NBD server per
- * listen address; each export served holds its volume open (so it cannot
- * be deleted or shrunk under its clients). Access control happens twice:
- * at accept, against every export of that address (a client no export
- * allows is refused at connect), and at the handshake, against the export
- * the client names (NBD_REP_ERR_POLICY).
+/* Serving exports over NBD and the UDP protocol. One listening socket and
+ * one server per protocol and listen address; each export served holds
+ * its volume open (so it cannot be deleted or shrunk under its clients).
+ * Access control happens twice: at accept (NBD) or HELLO (UDP), against
+ * every export of that address (a client no export allows is refused at
+ * once), and at the handshake, against the export the client names
+ * (NBD_REP_ERR_POLICY, or a UDP REFUSE). UDP exports also check the
+ * client's proof of the export's secret.
  *
  * exports_reconcile() makes what is served match the pools' metadata:
  * new exports start, changed ones restart, removed ones drain (their
@@ -11,6 +13,7 @@
 #include "worker.h"
 #include "../pool/pool.h"
 #include "../proto/nbd/nbd.h"
+#include "../proto/udp/udp.h"
 #include "../util/err.h"
 #include "../util/net.h"
 
@@ -36,9 +39,12 @@ struct wexport {
 	char volume[NAME_LEN_MAX + 1];
 	char description[2 * NAME_LEN_MAX + 2];
 	char listen[80];
+	bool udp;
 	struct cidr *allow;
 	size_t nallow;
 	bool read_only;
+	uint8_t *secret;
+	size_t secret_len;
 	struct ipstor_vol *vol;
 	struct listener *l;
 	unsigned users; /* connections that looked it up */
@@ -48,6 +54,8 @@ struct wexport {
 
 struct listener {
 	char addr[80];
+	bool udp;
+	struct ibp_server *usrv; /* udp: the server runs its own thread */
 	int fd, efd;
 	pthread_t thread;
 	struct nbd_server *srv;
@@ -62,6 +70,7 @@ struct exports {
 	pthread_cond_t changed; /* users or conns went down */
 	struct wexport *list;
 	struct listener *listeners;
+	uint64_t boot; /* UDP clients learn a restart from it */
 };
 
 /* the peer of the connection this thread serves (handshakes run on the
@@ -152,6 +161,59 @@ static void nbd_log(void *data, int level, const char *msg)
 	struct listener *l = data;
 	if (level <= IPSTOR_LOG_INFO)
 		wlog(l->ex->w, "nbd %s: %s", l->addr, msg);
+}
+
+/* ---- the UDP server's view ------------------------------------------ */
+
+static int udp_lookup(void *data, const char *name,
+		      const struct sockaddr *peer, struct ibp_export *out)
+{
+	struct listener *l = data;
+	pthread_mutex_lock(&l->ex->lock);
+	struct wexport *e = NULL;
+	for (struct wexport *k = l->ex->list; k; k = k->next)
+		if (k->l == l && !k->removing && !strcmp(k->name, name))
+			e = k;
+	int r = 0;
+	if (!e)
+		r = -ENOENT;
+	else if (!allowed(e, peer))
+		r = -EACCES;
+	else {
+		e->users++;
+		*out = (struct ibp_export){e->name, e->vol, e->read_only,
+					   e->secret, e->secret_len, e};
+	}
+	pthread_mutex_unlock(&l->ex->lock);
+	return r;
+}
+
+static void udp_release(void *data, struct ibp_export *out)
+{
+	struct listener *l = data;
+	struct wexport *e = out->priv;
+	pthread_mutex_lock(&l->ex->lock);
+	e->users--;
+	pthread_cond_broadcast(&l->ex->changed);
+	pthread_mutex_unlock(&l->ex->lock);
+}
+
+static bool udp_allowed(void *data, const struct sockaddr *peer)
+{
+	struct listener *l = data;
+	bool ok = false;
+	pthread_mutex_lock(&l->ex->lock);
+	for (struct wexport *e = l->ex->list; e && !ok; e = e->next)
+		ok = e->l == l && !e->removing && allowed(e, peer);
+	pthread_mutex_unlock(&l->ex->lock);
+	return ok;
+}
+
+static void udp_log(void *data, int level, const char *msg)
+{
+	struct listener *l = data;
+	if (level <= IPSTOR_LOG_INFO)
+		wlog(l->ex->w, "%s", msg);
 }
 
 /* ---- connections ---------------------------------------------------- */
@@ -246,7 +308,23 @@ static void *accept_thread(void *arg)
 
 /* ---- listeners ------------------------------------------------------ */
 
-static int listener_start(struct exports *ex, const char *addr,
+static int udp_listener_start(struct exports *ex, struct listener *l)
+{
+	struct ibp_server_ops ops = {udp_lookup, udp_release, udp_allowed,
+				     udp_log, l};
+	int r = ibp_server_start(l->addr, &ops, NULL, ex->boot, &l->usrv);
+	if (r) {
+		free(l);
+		return r;
+	}
+	l->fd = l->efd = -1;
+	l->next = ex->listeners;
+	ex->listeners = l;
+	wlog(ex->w, "udp: listening on %s", l->addr);
+	return 0;
+}
+
+static int listener_start(struct exports *ex, const char *addr, bool udp,
 			  struct listener **out)
 {
 	struct sockaddr_storage ss;
@@ -259,6 +337,13 @@ static int listener_start(struct exports *ex, const char *addr,
 		return -ENOMEM;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->ex = ex;
+	l->udp = udp;
+	if (udp) {
+		if ((r = udp_listener_start(ex, l)))
+			return r;
+		*out = l;
+		return 0;
+	}
 	l->efd = eventfd(0, EFD_CLOEXEC);
 	l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -296,6 +381,21 @@ fail:
 /* Stop accepting, drain every connection, free. ex->lock not held. */
 static void listener_stop(struct exports *ex, struct listener *l)
 {
+	if (l->udp) {
+		/* ends every session; their exports' users drop with them */
+		ibp_server_stop(l->usrv);
+		pthread_mutex_lock(&ex->lock);
+		for (struct listener **pp = &ex->listeners; *pp;
+		     pp = &(*pp)->next)
+			if (*pp == l) {
+				*pp = l->next;
+				break;
+			}
+		pthread_mutex_unlock(&ex->lock);
+		wlog(ex->w, "udp: stopped listening on %s", l->addr);
+		free(l);
+		return;
+	}
 	uint64_t one = 1;
 	(void)!write(l->efd, &one, sizeof(one));
 	pthread_join(l->thread, NULL);
@@ -323,6 +423,9 @@ static void wexport_free(struct wexport *e)
 	if (e->vol)
 		ipstor_vol_close(e->vol);
 	free(e->allow);
+	if (e->secret)
+		explicit_bzero(e->secret, e->secret_len);
+	free(e->secret);
 	free(e);
 }
 
@@ -343,6 +446,15 @@ static int wexport_new(struct ipstor_pool *p, const struct pexport *pe,
 		 pe->volume);
 	snprintf(e->listen, sizeof(e->listen), "%s", pe->listen);
 	e->read_only = pe->read_only;
+	e->udp = !strcmp(pe->proto, "udp");
+	if (pe->secret_len) {
+		if (!(e->secret = malloc(pe->secret_len))) {
+			wexport_free(e);
+			return -ENOMEM;
+		}
+		memcpy(e->secret, pe->secret, pe->secret_len);
+		e->secret_len = pe->secret_len;
+	}
 	for (size_t i = 0; i < pe->nallow; i++)
 		if (!cidr_parse(pe->allow[i], &e->allow[e->nallow]))
 			e->nallow++;
@@ -354,7 +466,9 @@ static bool same_export(const struct wexport *a, const struct wexport *b)
 {
 	if (strcmp(a->pool, b->pool) || strcmp(a->volume, b->volume) ||
 	    strcmp(a->listen, b->listen) || a->read_only != b->read_only ||
-	    a->nallow != b->nallow)
+	    a->nallow != b->nallow || a->udp != b->udp ||
+	    a->secret_len != b->secret_len ||
+	    (a->secret_len && memcmp(a->secret, b->secret, a->secret_len)))
 		return false;
 	return !memcmp(a->allow, b->allow, a->nallow * sizeof(*a->allow));
 }
@@ -365,7 +479,10 @@ static void export_remove(struct exports *ex, struct wexport *e)
 	pthread_mutex_lock(&ex->lock);
 	e->removing = true;
 	pthread_mutex_unlock(&ex->lock);
-	nbd_server_kick(e->l->srv, e->name);
+	if (e->l->udp)
+		ibp_server_kick(e->l->usrv, e->name);
+	else
+		nbd_server_kick(e->l->srv, e->name);
 	pthread_mutex_lock(&ex->lock);
 	while (e->users)
 		pthread_cond_wait(&ex->changed, &ex->lock);
@@ -379,7 +496,8 @@ static void export_remove(struct exports *ex, struct wexport *e)
 	for (struct wexport *o = ex->list; o; o = o->next)
 		last &= o->l != l;
 	pthread_mutex_unlock(&ex->lock);
-	wlog(ex->w, "nbd: no longer serving '%s'", e->name);
+	wlog(ex->w, "%s: no longer serving '%s'", e->udp ? "udp" : "nbd",
+	     e->name);
 	wexport_free(e);
 	if (last)
 		listener_stop(ex, l);
@@ -393,17 +511,18 @@ static int export_add(struct exports *ex, struct ipstor_pool *p,
 		return r;
 	struct listener *l = NULL;
 	for (struct listener *k = ex->listeners; k; k = k->next)
-		if (!strcmp(k->addr, e->listen))
+		if (!strcmp(k->addr, e->listen) && k->udp == e->udp)
 			l = k;
-	if (!l && (r = listener_start(ex, e->listen, &l)))
+	if (!l && (r = listener_start(ex, e->listen, e->udp, &l)))
 		return r;
 	pthread_mutex_lock(&ex->lock);
 	e->l = l;
 	e->next = ex->list;
 	ex->list = e;
 	pthread_mutex_unlock(&ex->lock);
-	wlog(ex->w, "nbd: serving '%s' (%s) on %s%s", e->name, e->description,
-	     e->listen, e->read_only ? ", read-only" : "");
+	wlog(ex->w, "%s: serving '%s' (%s) on %s%s", e->udp ? "udp" : "nbd",
+	     e->name, e->description, e->listen,
+	     e->read_only ? ", read-only" : "");
 	return 0;
 }
 
@@ -486,6 +605,7 @@ int exports_start(struct worker *w)
 	if (!ex)
 		return -ENOMEM;
 	ex->w = w;
+	ex->boot = ibp_new_boot();
 	pthread_mutex_init(&ex->lock, NULL);
 	pthread_cond_init(&ex->changed, NULL);
 	w->exports = ex;
@@ -501,7 +621,8 @@ void exports_stop(struct worker *w)
 		return;
 	/* stop accepting everywhere first, then drain */
 	for (struct listener *l = ex->listeners; l; l = l->next)
-		nbd_server_shutdown(l->srv);
+		if (!l->udp)
+			nbd_server_shutdown(l->srv);
 	while (ex->list)
 		export_remove(ex, ex->list);
 	while (ex->listeners)
@@ -525,7 +646,8 @@ json_object *exports_json(struct worker *w)
 		json_object_object_add(o, "pool", json_object_new_string(e->pool));
 		json_object_object_add(o, "volume",
 				       json_object_new_string(e->volume));
-		json_object_object_add(o, "proto", json_object_new_string("nbd"));
+		json_object_object_add(o, "proto", json_object_new_string(
+						   e->udp ? "udp" : "nbd"));
 		json_object_object_add(o, "listen",
 				       json_object_new_string(e->listen));
 		json_object_object_add(o, "read_only",

@@ -44,7 +44,7 @@ teardown() {
 	run -2 ipstor export add tank/v --listen 127.0.0.1:70000
 	run -2 ipstor export add tank/v --name 'bad name'
 	run -6 --separate-stderr ipstor export add tank/v --proto iscsi
-	[ "$stderr" = "ipstor: protocol 'iscsi' is not supported (nbd is)" ]
+	[ "$stderr" = "ipstor: protocol 'iscsi' is not supported (nbd and udp are)" ]
 	run -4 ipstor export add tank/nosuch
 	run -4 ipstor export remove nosuch
 	[ "$(pool_fingerprint tank)" = "$before" ]
