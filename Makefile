@@ -10,7 +10,7 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := blkid libudev json-c popt libcrypto
+PKGS := blkid libudev json-c popt libcrypto liburing libnbd
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/asan
@@ -28,7 +28,7 @@ DEPS_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -pthread \
 	-Ilib $(DEPS_CFLAGS) -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = $(SAN) -pthread $(LDFLAGS)
-LIBS = $(DEPS_LIBS) $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline)
+LIBS = $(DEPS_LIBS) $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline) -lm
 
 ifeq ($(V),1)
 Q :=

@@ -55,6 +55,13 @@ struct opts {
 	int fault_error, drop, delay_ms, volatile_cache, all;
 	/* remote, attach (and --foreground, shared with server) */
 	int timeout;
+	/* bench */
+	struct {
+		char *spec, *outstanding, *ramp, *time, *seed, *span, *engine,
+			*report, *trace;
+		char **target;
+		int workers, compare, rounds, direct, csv;
+	} bench;
 };
 extern struct opts opt;
 void opts_reset(void);
@@ -125,5 +132,6 @@ extern const struct cmd export_commands[];
 extern const struct cmd remote_commands[];
 /* cmd-remote.c: --secret-file read into buf (IPSTOR_SECRET_MAX + 1) */
 int cli_read_secret(const char *path, uint8_t *buf, size_t *len);
+extern const struct cmd bench_commands[];
 
 #endif

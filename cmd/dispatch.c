@@ -34,6 +34,17 @@ void opts_reset(void)
 			free(opt.allow[i]);
 	free(opt.allow);
 	free(opt.secret_file);
+	char **bench_strings[] = {&opt.bench.spec,   &opt.bench.outstanding,
+				  &opt.bench.ramp,   &opt.bench.time,
+				  &opt.bench.seed,   &opt.bench.span,
+				  &opt.bench.engine, &opt.bench.report,
+				  &opt.bench.trace};
+	for (size_t i = 0; i < sizeof(bench_strings) / sizeof(*bench_strings); i++)
+		free(*bench_strings[i]);
+	if (opt.bench.target)
+		for (int i = 0; opt.bench.target[i]; i++)
+			free(opt.bench.target[i]);
+	free(opt.bench.target);
 	memset(&opt, 0, sizeof(opt));
 	opt.lock_timeout = -1;
 }

@@ -41,6 +41,8 @@ const struct cmd ipstor_commands[] = {
 	 NULL, NULL, remote_commands, 0, 0, 0},
 	{"server", NULL, "Run the worker that serves pools and exports", NULL,
 	 NULL, server_commands, 0, 0, 0},
+	{"bench", NULL, "Measure targets with IOMeter-style workloads", NULL,
+	 NULL, bench_commands, 0, 0, 0},
 	{"help", "[GROUP [COMMAND]]", "Show help for a group or a command",
 	 cmd_help, NULL, NULL, 0, 0, 2},
 	{"__complete", "WORD...",
