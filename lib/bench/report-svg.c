@@ -35,7 +35,18 @@ static void esc(FILE *f, const char *s)
 struct bar {
 	const char *name;
 	double med, min, max;
+	char note[48]; /* under the bar: the difference against A */
 };
+
+static void value(FILE *f, double v)
+{
+	if (fabs(v) >= 100)
+		fprintf(f, "%.0f", v);
+	else if (fabs(v) >= 10)
+		fprintf(f, "%.1f", v);
+	else
+		fprintf(f, "%.3g", v);
+}
 
 /* A "nice" upper end of the axis: 1, 2 or 5 times a power of ten. */
 static double axis_top(double v)
@@ -87,8 +98,17 @@ static void panel(FILE *f, int idx, const char *label, const char *unit,
 			   "fill=\"none\"/>\n",
 			cx, ymin, ymax, cx - 5, ymin, cx + 5, cx - 5, ymax, cx + 5);
 		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-			   "font-size=\"10\">%.4g</text>\n",
-			cx, (ymax < base - h ? ymax : base - h) - 4, b->med);
+			   "font-size=\"10\">",
+			cx, (ymax < base - h ? ymax : base - h) - 4);
+		value(f, b->med);
+		fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+			   "font-size=\"10\">%c",
+			cx, base + 14, 'A' + (int)(i % 26));
+		if (b->note[0]) {
+			fputs(": ", f);
+			esc(f, b->note);
+		}
+		fprintf(f, "</text>\n");
 	}
 	fprintf(f, "</g>\n");
 }
@@ -148,6 +168,16 @@ static void compare_svg(FILE *f, json_object *b, json_object *cmp)
 			bars[t].min = jnum(tj, path);
 			snprintf(path, sizeof(path), "max.%s", jstr(met, "key"));
 			bars[t].max = jnum(tj, path);
+			bars[t].note[0] = '\0';
+			for (size_t d = 0; t && d < jlen(cmp, "differences"); d++) {
+				json_object *x = jidx(cmp, "differences", d);
+				if (!strcmp(jstr(x, "target"), names[t]) &&
+				    !strcmp(jstr(x, "metric"), jstr(met, "key")))
+					snprintf(bars[t].note, sizeof(bars[t].note),
+						 "%+.1f%%%s", jnum(x, "percent"),
+						 json_object_get_boolean(jget(x, "within_spread"))
+							 ? " (in spread)" : "");
+			}
 		}
 		panel(f, (int)m, jstr(met, "label"), jstr(met, "unit"), bars,
 		      nt < BENCH_MAX_TARGETS ? nt : BENCH_MAX_TARGETS);
@@ -190,7 +220,7 @@ static void tests_svg(FILE *f, json_object *b)
 			json_object *test = jidx(b, "tests", i);
 			for (size_t t = 0; t < jlen(test, "targets") && k < n; t++) {
 				double v = jnum(jidx(test, "targets", t), path);
-				bars[k] = (struct bar){names[k], v, v, v};
+				bars[k] = (struct bar){names[k], v, v, v, ""};
 				k++;
 			}
 		}
