@@ -99,8 +99,17 @@ void out_list(const char *key, struct json_object *arr,
 /* One object: "key: value" lines, or JSON under {"version":1, key: o}. */
 void out_object(const char *key, struct json_object *o,
 		const struct column *fields);
-/* Message for a person, on stdout unless --quiet or --json. */
+/* Whether stdout and stderr are terminals: the quiet-by-default rule. */
+void out_init(bool stdout_tty, bool stderr_tty);
+/* A confirmation for a person ("created volume ..."), on stdout: when
+ * stdout is a terminal or with -v, never with -q or --json; a --dry-run's
+ * plan ("would create ...") unless -q or --json. */
 void out_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A progress line on stderr, redrawn in place, only when stderr is a
+ * terminal and not -q; out_progress_done() clears it. */
+bool out_progress_wanted(void);
+void out_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_progress_done(void);
 void out_error(int err, const char *fallback);
 int exit_code(int err);
 char *fmt_size(uint64_t v, char *buf, size_t len);

@@ -59,7 +59,7 @@ const struct poptOption global_options[] = {
 	{"quiet", 'q', POPT_ARG_NONE, &opt.quiet, 0,
 	 "print only errors and requested data", NULL},
 	{"verbose", 'v', POPT_ARG_NONE, &opt.verbose, 0,
-	 "say more about what happens", NULL},
+	 "confirm what was done even off a terminal; say more", NULL},
 	{"bytes", 0, POPT_ARG_NONE, &opt.bytes, 0,
 	 "print sizes as plain byte counts", NULL},
 	{"no-lock-wait", 0, POPT_ARG_NONE, &opt.no_lock_wait, 0,

@@ -78,6 +78,7 @@ int main(int argc, const char **argv)
 	struct cli c = {0};
 	c.stdin_tty = isatty(0);
 	c.stdout_tty = isatty(1);
+	out_init(c.stdout_tty, isatty(2));
 	opts_reset();
 
 	int version = 0, keep_going = 0;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 
 int exit_code(int err)
@@ -75,15 +76,64 @@ void out_json(struct json_object *o)
 	fputc('\n', stdout);
 }
 
-void out_say(const char *fmt, ...)
+/* Who hears what: the one rule of the command's voice, documented in
+ * ipstor(8) OUTPUT. Cron mails every line a job prints, so a command that
+ * did what it was told says so only to a person watching:
+ *   data (lists, show, vol read, reports, --json)  always, on stdout
+ *   errors and warnings                           always, on stderr
+ *   the plan of a --dry-run                       unless -q or --json
+ *   confirmations ("created volume ...")          when stdout is a
+ *                                                 terminal or with -v;
+ *                                                 never with -q or --json
+ *   progress                                      when stderr is a
+ *                                                 terminal; never with -q */
+static bool stdout_tty, stderr_tty;
+
+void out_init(bool out_tty, bool err_tty)
+{
+	stdout_tty = out_tty;
+	stderr_tty = err_tty;
+}
+
+static bool says_confirmations(void)
 {
 	if (opt.quiet || opt.json)
+		return false;
+	return opt.dry_run || opt.verbose || stdout_tty;
+}
+
+void out_say(const char *fmt, ...)
+{
+	if (!says_confirmations())
 		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	fputc('\n', stdout);
+}
+
+bool out_progress_wanted(void)
+{
+	return stderr_tty && !opt.quiet;
+}
+
+void out_progress(const char *fmt, ...)
+{
+	if (!out_progress_wanted())
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputc('\r', stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\033[K", stderr); /* clear what a longer line left */
+	va_end(ap);
+}
+
+void out_progress_done(void)
+{
+	if (out_progress_wanted())
+		fputs("\r\033[K", stderr);
 }
 
 static json_object *reach(json_object *o, const char *key)

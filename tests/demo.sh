@@ -11,7 +11,8 @@ DEMO=$PWD/demo
 export IPSTOR_STATE_DIR=$DEMO/state
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ ipstor %s\n' "$*"; "$IPSTOR" "$@"; }
+# -v: the narration shows the confirmations even when make demo is piped
+run() { printf '$ ipstor %s\n' "$*"; "$IPSTOR" -v "$@"; }
 
 rm -rf "$DEMO"
 mkdir -p "$DEMO"

@@ -17,7 +17,7 @@ setup() {
 	vol create "tank/b" --size '2M' --thin
 	vol list --json
 	EOF
-	run -0 ipstor -b "$D/cmds"
+	run -0 ipstor -v -b "$D/cmds"
 	assert_line "created thick volume 'tank/a' of 1 MiB"
 	assert_line "created thin volume 'tank/b' of 2 MiB"
 	run -0 ipstor vol list --json

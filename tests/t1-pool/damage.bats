@@ -24,7 +24,7 @@ setup() {
 	[ "$stderr" = "ipstor: pool 'tank': 1 problem found" ]
 	run -0 ipstor pool repair tank
 	assert_line "repaired: device '$A': rewrote metadata copies with sequence 2"
-	run -0 ipstor pool check tank
+	run -0 ipstor -v pool check tank
 	assert_output "pool 'tank' is clean"
 	run -0 ipstor pool dump tank
 	echo "$output" | jq -e '[.devices[].metadata_copies[].status] | all(. == "ok")'
@@ -95,13 +95,13 @@ setup() {
 	ipstor pool dump tank | jq '.devices[0].metadata_copies[0].config' >"$D/cfg.json"
 	"$HELPERS/mdslot" "$A" 1 3 "$D/cfg.json"
 	scribble "$A" $(( $(slot_off "$A" 1) + 4096 ))
-	run -0 ipstor pool check tank
+	run -0 ipstor -v pool check tank
 	assert_output "notice: device '$A': metadata copy 1 is incomplete: a commit stopped while writing it; the next commit replaces it (repairable)
 pool 'tank' is clean"
 	run -0 ipstor vol read tank/v "$D/out"
 	[ "$(sha "$D/out")" = "$(sha "$D/data")" ]
 	ipstor vol create tank/w --size 1M 2>/dev/null
-	run -0 ipstor pool check tank
+	run -0 ipstor -v pool check tank
 	assert_output "pool 'tank' is clean"
 }
 

@@ -28,7 +28,7 @@ setup() {
 	export IPSTOR_STATE_DIR=$D/state2
 	run -0 ipstor pool list --json
 	echo "$output" | jq -e '.pools == []'
-	run -0 ipstor pool import "$D/tank-2.img" "$D/tank-0.img" "$D/tank-1.img"
+	run -0 ipstor -v pool import "$D/tank-2.img" "$D/tank-0.img" "$D/tank-1.img"
 	assert_output "imported pool 'tank'"
 	ipstor vol read tank/v --length 96M "$D/r2"
 	ipstor vol read tank/t --offset 900M --length 96M "$D/r3"

@@ -12,7 +12,7 @@ setup() {
 	mkdev a.img 100M
 	mkdev b.img 60M
 	mkdev c.img 40M
-	run -0 ipstor pool create tank "$D/a.img" "$D/b.img" "$D/c.img"
+	run -0 ipstor -v pool create tank "$D/a.img" "$D/b.img" "$D/c.img"
 	assert_output "created pool 'tank' on 3 devices"
 	run -0 ipstor pool list --json
 	echo "$output" | jq -e '.pools | length == 1'
@@ -123,7 +123,7 @@ setup() {
 	run -2 ipstor pool extend tank "$D/small.img"
 	run -5 ipstor pool extend tank "$D/tank-0.img"
 	[ "$(pool_fingerprint tank)" = "$before" ]
-	run -0 ipstor pool extend tank "$D/b.img"
+	run -0 ipstor -v pool extend tank "$D/b.img"
 	assert_output "added 1 device to pool 'tank'"
 	run -0 ipstor pool show tank --json
 	echo "$output" | jq -e '.pool.device_count == 2 and .pool.devices[1].path == "'"$D"'/b.img"'
@@ -141,7 +141,7 @@ setup() {
 	run -2 --separate-stderr ipstor pool destroy tank </dev/null
 	[ "$stderr" = "ipstor: refusing to destroy pool 'tank' and its 1 volume without --yes" ]
 	run -0 ipstor pool show tank
-	run -0 ipstor pool destroy tank --yes
+	run -0 ipstor -v pool destroy tank --yes
 	assert_output "destroyed pool 'tank'"
 	run -4 ipstor pool show tank
 	# the devices are free again, no --force needed

@@ -10,7 +10,7 @@ setup() {
 
 @test "thick volumes are allocated at create, thin ones on first write" {
 	mkpool tank 64M 64M
-	run -0 ipstor vol create tank/thick --size 20M
+	run -0 ipstor -v vol create tank/thick --size 20M
 	assert_output "created thick volume 'tank/thick' of 20 MiB"
 	run -0 ipstor vol create thin --pool tank --size 1G --thin
 	run -0 ipstor vol list --json
@@ -90,7 +90,7 @@ setup() {
 	ipstor vol create tank/v --size 10M
 	pattern "$D/data" 10M 5
 	ipstor vol write tank/v "$D/data"
-	run -0 ipstor vol resize tank/v --size 20M
+	run -0 ipstor -v vol resize tank/v --size 20M
 	assert_output "resized volume 'tank/v' from 10 MiB to 20 MiB"
 	ipstor vol read tank/v --length 10M "$D/out"
 	[ "$(sha "$D/out")" = "$(sha "$D/data")" ]
@@ -127,7 +127,7 @@ setup() {
 	run -0 ipstor vol rename tank/a c
 	run -0 ipstor vol show tank/c
 	run -4 ipstor vol show tank/a
-	run -0 ipstor vol delete tank/c --yes
+	run -0 ipstor -v vol delete tank/c --yes
 	assert_output "deleted volume 'tank/c'"
 	run -0 ipstor vol list --json
 	echo "$output" | jq -e '[.volumes[].name] == ["b"]'

@@ -20,7 +20,7 @@ teardown() {
 }
 
 @test "add, list, show, remove; defaults are loopback only and the volume's name" {
-	run -0 ipstor export add tank/v --listen "127.0.0.1:$PORT"
+	run -0 ipstor -v export add tank/v --listen "127.0.0.1:$PORT"
 	assert_output "added export 'v' of 'tank/v' on 127.0.0.1:$PORT"
 	run -0 ipstor export list --json
 	echo "$output" | jq -e --arg l "127.0.0.1:$PORT" '(.exports | length) == 1 and (.exports[0] |

@@ -14,7 +14,7 @@ teardown() {
 }
 
 @test "start, status, stop; one worker per state dir" {
-	run -0 ipstor server start
+	run -0 ipstor -v server start
 	assert_output --regexp '^worker started \(pid [0-9]+\)$'
 	pid=$(cat "$IPSTOR_STATE_DIR/worker.pid")
 	kill -0 "$pid"
@@ -23,7 +23,7 @@ teardown() {
 	echo "$output" | jq -e --argjson p "$pid" '.server.pid == $p and .server.pools == ["tank"]'
 	run -5 --separate-stderr ipstor server start
 	[ "$stderr" = "ipstor: the worker did not start: a worker already runs for '$IPSTOR_STATE_DIR' (pid $pid)" ]
-	run -0 ipstor server stop
+	run -0 ipstor -v server stop
 	assert_output "worker stopped"
 	run kill -0 "$pid"
 	[ "$status" -ne 0 ]
@@ -35,10 +35,10 @@ teardown() {
 
 @test "with the worker running, commands run in it and give the same results" {
 	ipstor server start
-	run -0 ipstor vol create tank/v --size 20M
+	run -0 ipstor -v vol create tank/v --size 20M
 	assert_output "created thick volume 'tank/v' of 20 MiB"
 	pattern "$D/data" 6M 11
-	run -0 ipstor vol write tank/v --offset 1M "$D/data"
+	run -0 ipstor -v vol write tank/v --offset 1M "$D/data"
 	assert_output "wrote 6 MiB to 'tank/v'"
 	ipstor vol read tank/v --offset 1M --length 6M "$D/out"
 	cmp "$D/out" "$D/data"
