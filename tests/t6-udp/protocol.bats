@@ -23,7 +23,7 @@ teardown() {
 }
 
 @test "a udp export: defaults, the secret never shown, nbd refuses one" {
-	run -0 ipstor export add tank/v --proto udp --secret-file "$D/key"
+	run -0 ipstor -v export add tank/v --proto udp --secret-file "$D/key"
 	assert_output "added export 'v' of 'tank/v' on 127.0.0.1:10810"
 	run -0 ipstor export show v --json
 	echo "$output" | jq -e '.export | .proto == "udp" and .secret == true and
@@ -47,7 +47,7 @@ teardown() {
 @test "remote write, read and info move the data exactly, across a restart" {
 	start_udp tank/v --secret-file "$D/key"
 	pattern "$D/in" 9M 1
-	run -0 ipstor remote write "$UURI" "$D/in" --offset 1M --secret-file "$D/key"
+	run -0 ipstor -v remote write "$UURI" "$D/in" --offset 1M --secret-file "$D/key"
 	assert_output "wrote 9 MiB to '$UURI'"
 	run -0 ipstor remote read "$UURI" "$D/out" --offset 1M --length 9M --secret-file "$D/key"
 	cmp "$D/in" "$D/out"
