@@ -26,6 +26,8 @@ static void client_log(void *data, int level, const char *msg)
 	(void)data;
 	if (level <= IPSTOR_LOG_WARN)
 		fprintf(stderr, "ipstor: warning: %s\n", msg);
+	else if (level == IPSTOR_LOG_DEBUG && !getenv("IPSTOR_DEBUG"))
+		return;
 	else if (opt.verbose && !opt.quiet)
 		fprintf(stderr, "ipstor: %s\n", msg);
 }

@@ -78,6 +78,16 @@ if command -v qemu-img >/dev/null; then
 	qemu-img compare -f raw -F raw disk.raw \
 		"json:{\"driver\":\"raw\",\"size\":67108864,\"file\":{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\",\"host\":\"127.0.0.1\",\"port\":\"$port\"},\"export\":\"scratch\"}}"
 fi
+
+step "Export tank/db over ipstor's own UDP protocol, with a secret, and use it"
+uport=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >db.key
+run export add tank/db --proto udp --listen "127.0.0.1:$uport" --secret-file db.key
+run remote info "ipstor://127.0.0.1:$uport/db" --secret-file db.key
+head -c 16M /dev/urandom >chunk.bin
+run remote write "ipstor://127.0.0.1:$uport/db" chunk.bin --secret-file db.key
+got=$("$IPSTOR" remote read "ipstor://127.0.0.1:$uport/db" --length 16M --secret-file db.key | sha256sum | cut -d' ' -f1)
+[ "$got" = "$(sha256sum <chunk.bin | cut -d' ' -f1)" ] && echo "16 MiB written and read back over UDP, identical"
 run server status
 
 step "Benchmark: the volume over NBD against the same 200 MiB in a plain file (IOMeter's model, 3 alternating rounds)"

@@ -645,7 +645,20 @@ static void timers(struct ibp_client *c, int64_t now)
 	int64_t idle = (int64_t)c->w.idle_ms * 1000000LL;
 	bool waiting = c->head != NULL;
 	if ((waiting && now - c->ep.last_rx > idle / 2) ||
-	    c->ep.xp.pto_count >= DEAD_PTOS) {
+	    (c->ep.xp.pto_count >= DEAD_PTOS &&
+	     now - c->ep.last_rx > 1000000000LL)) {
+		client_log(c, IPSTOR_LOG_DEBUG, "%s: dead: pto %u, in flight %llu of "
+			   "%llu, queued %zu, floor %llu, next %llu, head %llu, "
+			   "oldest pn %llu next pn %llu, silent %lld ms",
+			   c->uri, c->ep.xp.pto_count,
+			   (unsigned long long)c->ep.xp.bytes_in_flight,
+			   (unsigned long long)c->ep.xp.cwnd, c->ep.qlen,
+			   (unsigned long long)c->floor,
+			   (unsigned long long)c->next_id,
+			   (unsigned long long)(c->head ? c->head->id : 0),
+			   (unsigned long long)c->ep.xp.oldest,
+			   (unsigned long long)c->ep.xp.next_pn,
+			   (long long)((now - c->ep.last_rx) / 1000000));
 		session_down(c, now, "no answer");
 		return;
 	}

@@ -294,6 +294,8 @@ bool xp_can_send(struct xport *x, uint32_t bytes, int64_t now)
 {
 	if (x->next_pn - x->oldest >= XP_RING)
 		return false;
+	if (x->probes_owed)
+		return true; /* probes are never held by the window */
 	if (x->bytes_in_flight + bytes > x->cwnd)
 		return false;
 	pace_refill(x, now);
@@ -322,6 +324,8 @@ void xp_sent(struct xport *x, uint32_t bytes, const struct xp_ref *refs,
 	x->bytes_in_flight += bytes;
 	x->eliciting_in_flight++;
 	x->last_eliciting = now;
+	if (x->probes_owed)
+		x->probes_owed--;
 	pace_refill(x, now);
 	x->pace_tokens -= bytes;
 }
@@ -344,19 +348,20 @@ void xp_on_timeout(struct xport *x, int64_t now)
 	if (!x->eliciting_in_flight || now < x->last_eliciting + xp_pto(x))
 		return;
 	/* probe: the oldest live packet's frames go out again, the packet
-	 * stays in flight (its acknowledgement may still come) */
+	 * stays in flight (its acknowledgement may still come), with a PING:
+	 * those frames may no longer be needed (their reply came, only the
+	 * ACK was lost), and the probe must elicit an ACK all the same */
 	x->pto_count++;
 	x->probes++;
+	x->probes_owed = 2;
 	x->last_eliciting = now; /* the next probe is one (doubled) PTO on */
+	struct xp_ref ping = {IBP_F_PING, 0, 0, 0};
+	x->ops.lost(x->owner, &ping);
 	for (uint64_t pn = x->oldest; pn < x->next_pn && pn < x->oldest + XP_RING;
 	     pn++) {
 		struct xp_sent *s = slot(x, pn);
 		if (!s->live || s->pn != pn)
 			continue;
-		if (!s->nrefs) {
-			struct xp_ref ping = {IBP_F_PING, 0, 0, 0};
-			x->ops.lost(x->owner, &ping);
-		}
 		for (unsigned i = 0; i < s->nrefs; i++)
 			x->ops.lost(x->owner, &s->refs[i]);
 		return;

@@ -59,6 +59,7 @@ struct xport {
 	bool have_rtt;
 	int64_t loss_time;	/* 0: none pending */
 	unsigned pto_count;
+	unsigned probes_owed;	/* sent past the window (RFC 9002 7.5) */
 	int64_t last_eliciting; /* when the last ack-eliciting packet went */
 	unsigned eliciting_in_flight;
 
