@@ -10,7 +10,7 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := blkid libudev json-c popt libcrypto liburing libnbd
+PKGS := blkid libudev json-c popt libcrypto fuse3 liburing libnbd
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/asan

@@ -141,6 +141,9 @@ extern const struct cmd export_commands[];
 extern const struct cmd remote_commands[];
 /* cmd-remote.c: --secret-file read into buf (IPSTOR_SECRET_MAX + 1) */
 int cli_read_secret(const char *path, uint8_t *buf, size_t *len);
+/* attach.c */
+int cmd_attach(struct cli *c, int argc, const char **argv);
+int cmd_detach(struct cli *c, int argc, const char **argv);
 extern const struct cmd bench_commands[];
 
 #endif

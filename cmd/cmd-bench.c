@@ -25,7 +25,8 @@ static const struct poptOption iometer_opts[] = {
 	 "access specification: a preset or a JSON file (default: default)",
 	 "SPEC"},
 	{"target", 't', POPT_ARG_ARGV, &opt.bench.target, 0,
-	 "what to measure: PATH, vol:POOL/VOL, nbd://HOST:PORT/NAME, null, "
+	 "what to measure: PATH, vol:POOL/VOL, nbd://HOST:PORT/NAME, "
+	 "ipstor://HOST:PORT/NAME, null, "
 	 "memory:SIZE (repeatable)",
 	 "TARGET"},
 	{"workers", 'w', POPT_ARG_INT, &opt.bench.workers, 0,

@@ -28,6 +28,13 @@ static int cmd_help(struct cli *c, int argc, const char **argv)
 	return 0;
 }
 
+static const struct poptOption attach_opts[] = {
+	{"secret-file", 0, POPT_ARG_STRING, &opt.secret_file, 0,
+	 "the export's secret (default: none)", "FILE"},
+	{"foreground", 'f', POPT_ARG_NONE, &opt.foreground, 0,
+	 "serve in the foreground until detached", NULL},
+	POPT_TABLEEND};
+
 const struct cmd ipstor_commands[] = {
 	{"disk", NULL, "List block devices and what they carry", NULL, NULL,
 	 disk_commands, 0, 0, 0},
@@ -43,6 +50,11 @@ const struct cmd ipstor_commands[] = {
 	 NULL, server_commands, 0, 0, 0},
 	{"bench", NULL, "Measure targets with IOMeter-style workloads", NULL,
 	 NULL, bench_commands, 0, 0, 0},
+	{"attach", "URI FILE",
+	 "Expose a remote volume (ipstor://HOST:PORT/NAME) as FILE, through FUSE",
+	 cmd_attach, attach_opts, NULL, 0, 2, 2},
+	{"detach", "FILE", "Flush and detach a file 'attach' made", cmd_detach,
+	 NULL, NULL, 0, 1, 1},
 	{"help", "[GROUP [COMMAND]]", "Show help for a group or a command",
 	 cmd_help, NULL, NULL, 0, 0, 2},
 	{"__complete", "WORD...",

@@ -17,7 +17,7 @@ static const struct {
 	{"nbd://", &bench_nbd_ops},
 	{"nbd+unix://", &bench_nbd_ops},
 	{"file:", &bench_file_ops},
-	/* {"ipstor://", &bench_ipstor_ops}: the UDP block protocol */
+	{"ipstor://", &bench_ipstor_ops}, /* the UDP block protocol */
 };
 
 int bench_target_open(const char *name, const struct bench_target_opts *o,
@@ -44,8 +44,8 @@ int bench_target_open(const char *name, const struct bench_target_opts *o,
 		if (ops == &bench_file_ops && strstr(name, "://"))
 			return ipstor_fail(-EINVAL,
 					   "target '%s': unknown scheme "
-					   "(known: file:, vol:, nbd://, null, "
-					   "memory:)",
+					   "(known: file:, vol:, nbd://, "
+					   "ipstor://, null, memory:)",
 					   name);
 	}
 	if (ops == &bench_file_ops && o->engine == BENCH_ENGINE_PSYNC)

@@ -89,7 +89,8 @@ struct bench_target {
 };
 
 extern const struct bench_target_ops bench_null_ops, bench_memory_ops,
-	bench_file_ops, bench_file_psync_ops, bench_vol_ops, bench_nbd_ops;
+	bench_file_ops, bench_file_psync_ops, bench_vol_ops, bench_nbd_ops,
+	bench_ipstor_ops;
 
 /* Completions for targets that finish I/O inside submit(): a ring of
  * done I/Os that reap() drains. */

@@ -5,6 +5,8 @@
  *   STATE/locks/global.lock      pool create/import/destroy, device list
  *   STATE/locks/POOL-UUID.lock   one pool: shared to read, exclusive to
  *                                write
+ *   STATE/attach/HASH.pid        a file `ipstor attach` serves: its pid,
+ *                                path and URI (cmd/attach.c)
  */
 #ifndef IPSTOR_STATE_H
 #define IPSTOR_STATE_H

@@ -376,6 +376,17 @@ int main(int argc, char **argv)
 	}
 	ibp_client_info(c, &in);
 	ibp_client_close(c);
+	free(all);
+	for (unsigned i = 0; i < MAXQD; i++)
+		free(ops[i].buf);
+	free(cur);
+	free(low);
+	free(durable);
+	free(inflight);
+	free(reading);
+	free(zeroed);
+	free(durable_zero);
+	free(uncertain);
 	printf("moved %llu reads %llu writes %llu zeroes %llu flushes %llu "
 	       "flush_errors %llu io_errors %llu reconnects %llu restarts %llu "
 	       "accepted_after_restart %llu mismatches %llu\n",

@@ -167,3 +167,13 @@ teardown() {
 	run -4 ipstor remote info "$UURI" --secret-file "$D/key"
 	run -0 ipstor remote info "ipstor://127.0.0.1:$UPORT/w"
 }
+
+@test "ipstor bench drives an ipstor:// target; a wrong secret or nobody there is refused" {
+	start_udp tank/v --secret-file "$D/key"
+	run -0 ipstor bench iometer -t "$UURI?secret-file=$D/key" --spec 4k-random-read \
+		-o 8 --time 0.5 --yes --json
+	echo "$output" | jq -e '.bench.tests[0].all.iops > 0 and .bench.tests[0].all.errors == 0'
+	run -3 ipstor bench iometer -t "$UURI?secret-file=$D/bad" --time 0.2 --yes
+	run -2 ipstor bench iometer -t "$UURI?secret=x" --time 0.2 --yes
+	run -4 ipstor bench iometer -t "ipstor://127.0.0.1:$(free_udp_port)/v" --time 0.2 --yes
+}

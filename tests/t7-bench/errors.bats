@@ -141,7 +141,7 @@ fails() {
 
 @test "no target, an unknown scheme, a directory: clear errors" {
 	fails 2 "ipstor bench iometer: say what to measure: --target PATH|vol:POOL/VOL|nbd://..." --time 0.1
-	fails 2 "ipstor: target 'iscsi://host/x': unknown scheme (known: file:, vol:, nbd://, null, memory:)" -t iscsi://host/x
+	fails 2 "ipstor: target 'iscsi://host/x': unknown scheme (known: file:, vol:, nbd://, ipstor://, null, memory:)" -t iscsi://host/x
 	fails 2 "ipstor: target '$D' is neither a regular file nor a block device" -t "$D" --time 0.1
 }
 

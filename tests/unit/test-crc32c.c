@@ -25,5 +25,30 @@ int main(void)
 			ok &= whole == part;
 		}
 	CHECK(ok);
+
+	TEST("large buffers (three lanes at once) equal a byte at a time");
+	static unsigned char big[100000 + 16];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof(big); i++) {
+		x = x * 1103515245u + 12345u;
+		big[i] = (unsigned char)(x >> 16);
+	}
+	ok = 1;
+	size_t lens[] = {12287, 12288, 12289, 24576 + 7, 65536, 99999};
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+		for (int off = 0; off < 3; off++) {
+			uint32_t one = crc32c(0, big + off, lens[k]);
+			uint32_t bytes = 0;
+			for (size_t i = 0; i < lens[k]; i++)
+				bytes = crc32c(bytes, big + off + i, 1);
+			ok &= one == bytes;
+			/* and continued from a non-zero CRC */
+			uint32_t c2 = crc32c(crc32c(0, big, 5), big + off, lens[k]);
+			uint32_t b2 = crc32c(0, big, 5);
+			for (size_t i = 0; i < lens[k]; i++)
+				b2 = crc32c(b2, big + off + i, 1);
+			ok &= c2 == b2;
+		}
+	CHECK(ok);
 	return unit_done();
 }

@@ -931,11 +931,16 @@ int ibp_submit(struct ibp_client *c, unsigned op, unsigned flags,
 		free(u);
 		return -ESHUTDOWN;
 	}
+	/* the thread takes the whole queue when woken: one wakeup for a
+	 * burst of submissions */
+	bool wake = !c->subq;
 	*c->subq_tail = list;
 	c->subq_tail = tail;
 	pthread_mutex_unlock(&c->lock);
-	uint64_t one = 1;
-	(void)!write(c->efd, &one, sizeof(one));
+	if (wake) {
+		uint64_t one = 1;
+		(void)!write(c->efd, &one, sizeof(one));
+	}
 	return 0;
 }
 

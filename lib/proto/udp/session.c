@@ -68,13 +68,18 @@ static bool bits_all(const struct sreq *r, uint32_t off, uint32_t len)
 	return true;
 }
 
+/* Slot buffers are kept from one request to the next (a fresh megabyte
+ * costs 256 page faults), up to credit_bytes per session. Called from
+ * I/O threads too: the count is atomic. */
 static int reserve(struct sreq *r, size_t len)
 {
 	if (len <= r->cap)
 		return 0;
+	__atomic_sub_fetch(&r->s->kept, r->cap, __ATOMIC_RELAXED);
 	free(r->buf);
 	r->buf = malloc(len);
 	r->cap = r->buf ? len : 0;
+	__atomic_add_fetch(&r->s->kept, r->cap, __ATOMIC_RELAXED);
 	return r->buf ? 0 : -ENOMEM;
 }
 
@@ -106,7 +111,10 @@ static uint64_t floor_none(void *owner)
 static void release_reply(struct sreq *r)
 {
 	r->rep_acked = true;
-	if (r->cap > (256u << 10)) { /* keep small buffers for reuse */
+	struct session *ss = r->s;
+	if (__atomic_load_n(&ss->kept, __ATOMIC_RELAXED) >
+	    ss->srv->lim.credit_bytes) {
+		__atomic_sub_fetch(&ss->kept, r->cap, __ATOMIC_RELAXED);
 		free(r->buf);
 		r->buf = NULL;
 		r->cap = 0;

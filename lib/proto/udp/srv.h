@@ -56,6 +56,7 @@ struct session {
 	uint64_t floor, max_id;
 	struct sreq *slots; /* credits entries, id % credits */
 	uint64_t window_bytes;
+	uint64_t kept; /* atomic: bytes of slot buffers allocated */
 	unsigned running;
 	bool closing, sched;
 	struct session *next;
