@@ -26,13 +26,13 @@ teardown() {
 @test "attach makes the volume a file; writes through it are durable after detach" {
 	pattern "$D/in" 3M 4
 	ipstor remote write "$UURI" "$D/in" --offset 1M --secret-file "$D/key"
-	run -0 ipstor attach "$UURI" "$D/vol.img" --secret-file "$D/key"
+	run -0 ipstor -v attach "$UURI" "$D/vol.img" --secret-file "$D/key"
 	assert_output --regexp "^attached '$UURI' at '$D/vol.img' \(256 MiB, pid [0-9]+\)$"
 	[ "$(stat -c %s "$D/vol.img")" = 268435456 ]
 	cmp <(dd if="$D/vol.img" bs=1M skip=1 count=3 status=none) "$D/in"
 	pattern "$D/in2" 1M 5
 	dd if="$D/in2" of="$D/vol.img" bs=64K seek=160 conv=notrunc,fsync status=none
-	run -0 ipstor detach "$D/vol.img"
+	run -0 ipstor -v detach "$D/vol.img"
 	assert_output "detached '$D/vol.img'"
 	! mountpoint -q "$D/vol.img"
 	ipstor remote read "$UURI" --offset 10M --length 1M --secret-file "$D/key" | cmp - "$D/in2"
@@ -69,7 +69,7 @@ teardown() {
 	losetup -d "$LOOP"
 	LOOP=
 	# detach (flush), attach again: the tree is there
-	run -0 ipstor detach "$D/vol.img"
+	run -0 ipstor -v detach "$D/vol.img"
 	ipstor attach "$UURI" "$D/vol.img" --secret-file "$D/key"
 	LOOP=$(losetup -f --show -r "$D/vol.img")
 	mount -o ro "$LOOP" "$D/mnt"
@@ -78,5 +78,5 @@ teardown() {
 	umount "$D/mnt"
 	losetup -d "$LOOP"
 	LOOP=
-	run -0 ipstor detach "$D/vol.img"
+	run -0 ipstor -v detach "$D/vol.img"
 }
