@@ -16,6 +16,7 @@ enum cmd_flags {
 	CMD_WRITES = 1 << 0,	  /* changes state: accepts --dry-run */
 	CMD_DESTRUCTIVE = 1 << 1, /* needs --yes (or a tty answer) */
 	CMD_HIDDEN = 1 << 2,	  /* not in help or completion */
+	CMD_NOT_IN_SHELL = 1 << 3, /* not from the shell or a batch */
 };
 
 struct cli;
@@ -70,20 +71,43 @@ struct cli {
 	struct ipstor_ctx *ctx;
 	struct opts pre; /* global options given before the group */
 	bool stdin_tty, stdout_tty;
+	bool in_shell, in_batch;
+	/* the shell's "use POOL": the default --pool, where bare VOL names
+	 * resolve; NULL outside it */
+	char *use_pool;
 	const char *cmdline; /* "pool create": for messages */
+	int status; /* >= 0: exit with this (the shell's last command) */
 };
 
 /* dispatch.c */
 extern const struct cmd ipstor_commands[];
 extern const struct poptOption global_options[];
 int cli_run(struct cli *c, int argc, const char **argv);
+/* cli_run() with another top-level table (the shell's own commands) */
+int cli_run_table(struct cli *c, const struct cmd *table, int argc,
+		  const char **argv);
 const struct cmd *cmd_find(const struct cmd *table, const char *word,
 			   bool quiet);
 void cmd_usage(FILE *f, const struct cmd *group, const struct cmd *cmd);
 /* Destructive commands: --yes, or a 'y' on a tty; -ECANCELED otherwise. */
 int cli_confirm(struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+#define BATCH_MAX_WORDS 256
 int cli_batch(struct cli *c, const char *file, bool keep_going);
+
+/* words.c: split a line in place like a shell: blanks separate words,
+ * '...' and "..." quote, a backslash escapes the next character (not
+ * inside '...'), '#' at the start of a word begins a comment. Returns the
+ * number of words, or -EINVAL (unbalanced quote), -EILSEQ (a trailing
+ * backslash), -E2BIG (more than max words); split_error() names them. */
+int split_words(char *line, const char **words, int max);
+const char *split_error(int r);
+
+/* shell.c */
+extern const struct cmd shell_commands[];
+int cmd_shell(struct cli *c, int argc, const char **argv);
+/* The shell's own commands (own NULL), or one of them. */
+void shell_usage(FILE *f, const struct cmd *own);
 
 /* output.c */
 enum col_type { COL_STR, COL_SIZE, COL_INT, COL_BOOL, COL_LEN };
@@ -111,6 +135,9 @@ bool out_progress_wanted(void);
 void out_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void out_progress_done(void);
 void out_error(int err, const char *fallback);
+/* Flush and close stdout (a full disk must not pass for success); the
+ * exit status for err. */
+int cli_finish(int err);
 int exit_code(int err);
 char *fmt_size(uint64_t v, char *buf, size_t len);
 int parse_size_opt(const char *name, const char *s, uint64_t *out);
@@ -121,7 +148,10 @@ int cli_op(struct cli *c, const char *op, struct json_object *args,
 	   const int *fds, int nfds, struct json_object **res);
 /* {"pool": pool, "name": name} */
 struct json_object *args_vol(const char *pool, const char *name);
-/* Resolve "POOL/VOL" or a unique "VOL" into args_vol(). */
+/* Resolve "POOL/VOL", or a bare "VOL": in the shell's pool in use, or
+ * the one pool that has it. */
+int cli_vol_locate(struct cli *c, const char *ref, char *pool, char *vol);
+/* cli_vol_locate() into args_vol() */
 int args_vol_ref(struct cli *c, const char *ref, struct json_object **args);
 void args_str(struct json_object *a, const char *key, const char *v);
 void args_u64(struct json_object *a, const char *key, uint64_t v);
@@ -129,7 +159,12 @@ void args_bool(struct json_object *a, const char *key, bool v);
 /* o[key] as an object (borrowed), or NULL */
 struct json_object *res_get(struct json_object *o, const char *key);
 
-/* complete.c */
+/* complete.c: the candidates for the last of argv (the words after
+ * "ipstor", the one being completed last), each passed to add(); none
+ * means "complete a file name". In the shell, its own commands too. */
+typedef void (*complete_fn)(const char *candidate, void *data);
+void complete_line(struct cli *c, int argc, const char **argv, bool in_shell,
+		   complete_fn add, void *data);
 int cmd_complete(struct cli *c, int argc, const char **argv);
 
 /* the command groups */

@@ -47,7 +47,7 @@ static int export_add(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
 	char pool[IPSTOR_NAME_BUF], vol[IPSTOR_NAME_BUF];
-	int r = ipstor_vol_locate(c->ctx, argv[0], pool, vol);
+	int r = cli_vol_locate(c, argv[0], pool, vol);
 	if (r)
 		return r;
 	uint8_t secret[4097];
@@ -141,8 +141,8 @@ const struct cmd export_commands[] = {
 	{"add", "VOL", "Serve a volume over the network", export_add,
 	 add_opts, NULL, CMD_WRITES, 1, 1},
 	{"list", NULL, "List exports", export_list, NULL, NULL, 0, 0, 0},
-	{"show", "NAME", "Show an export", export_show, NULL, NULL, 0, 1, 1},
-	{"remove", "NAME",
+	{"show", "EXPORT", "Show an export", export_show, NULL, NULL, 0, 1, 1},
+	{"remove", "EXPORT",
 	 "Stop serving an export; its clients are disconnected", export_remove,
 	 NULL, NULL, CMD_WRITES, 1, 1},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}};

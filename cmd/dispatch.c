@@ -189,6 +189,8 @@ void cmd_usage(FILE *f, const struct cmd *group, const struct cmd *cmd)
 			"print the version");
 		fprintf(f, "  %-28s %s\n", "-b, --batch=FILE",
 			"run the commands in FILE (- for stdin), one a line");
+		fprintf(f, "  %-28s %s\n", "    --force",
+			"with --batch: go on after a failing line");
 		fprintf(f, "\nRun 'ipstor <group> --help' for the commands of "
 			   "a group, 'man ipstor' for the rest.\n");
 		return;
@@ -293,6 +295,14 @@ static int unknown_option(const char *cmdline, poptContext pc, int rc,
 	return -ECANCELED;
 }
 
+static bool has_option(const struct poptOption *o, const char *name)
+{
+	for (; o && (o->longName || o->shortName || o->arg); o++)
+		if (o->longName && !strcmp(o->longName, name))
+			return true;
+	return false;
+}
+
 static int run_command(struct cli *c, const struct cmd *group,
 		       const struct cmd *cmd, int argc, const char **argv)
 {
@@ -326,6 +336,8 @@ static int run_command(struct cli *c, const struct cmd *group,
 		return r;
 	}
 	merge_pre_globals(&c->pre);
+	if (c->use_pool && !opt.pool && has_option(cmd->opts, "pool"))
+		opt.pool = strdup(c->use_pool);
 	if (opt.help) {
 		cmd_usage(stdout, group, cmd);
 		poptFreeContext(pc);
@@ -361,6 +373,12 @@ static int run_command(struct cli *c, const struct cmd *group,
 
 int cli_run(struct cli *c, int argc, const char **argv)
 {
+	return cli_run_table(c, ipstor_commands, argc, argv);
+}
+
+int cli_run_table(struct cli *c, const struct cmd *table, int argc,
+		  const char **argv)
+{
 	if (argc < 1) {
 		cmd_usage(stderr, NULL, NULL);
 		return -ECANCELED;
@@ -369,9 +387,14 @@ int cli_run(struct cli *c, int argc, const char **argv)
 		cmd_usage(stdout, NULL, NULL);
 		return 0;
 	}
-	const struct cmd *group = cmd_find(ipstor_commands, argv[0], false);
+	const struct cmd *group = cmd_find(table, argv[0], false);
 	if (!group)
 		return -ECANCELED;
+	if ((group->flags & CMD_NOT_IN_SHELL) && (c->in_shell || c->in_batch)) {
+		fprintf(stderr, "ipstor: '%s' cannot run inside %s\n",
+			group->name, c->in_shell ? "the shell" : "a batch");
+		return -ECANCELED;
+	}
 	if (!group->sub)
 		return run_command(c, group, group, argc, argv);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -386,43 +409,6 @@ int cli_run(struct cli *c, int argc, const char **argv)
 
 /* ---- batch ---------------------------------------------------------- */
 
-/* Split a line into words: whitespace separates, '...' and "..." quote,
- * backslash escapes. Returns the word count or -EINVAL. */
-static int split_words(char *line, const char **words, int max)
-{
-	int n = 0;
-	char *src = line, *dst = line;
-	while (*src) {
-		while (isspace((unsigned char)*src))
-			src++;
-		if (!*src || *src == '#')
-			break;
-		if (n == max)
-			return -E2BIG;
-		words[n++] = dst;
-		char quote = 0;
-		while (*src && (quote || !isspace((unsigned char)*src))) {
-			if (quote && *src == quote) {
-				quote = 0;
-				src++;
-			} else if (!quote && (*src == '\'' || *src == '"')) {
-				quote = *src++;
-			} else if (*src == '\\' && src[1] && quote != '\'') {
-				src++;
-				*dst++ = *src++;
-			} else {
-				*dst++ = *src++;
-			}
-		}
-		if (quote)
-			return -EINVAL;
-		if (*src)
-			src++;
-		*dst++ = '\0';
-	}
-	return n;
-}
-
 int cli_batch(struct cli *c, const char *file, bool keep_going)
 {
 	FILE *f = strcmp(file, "-") ? fopen(file, "re") : stdin;
@@ -434,18 +420,24 @@ int cli_batch(struct cli *c, const char *file, bool keep_going)
 	}
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t len;
 	int lineno = 0, first_err = 0;
-	while (getline(&line, &cap, f) > 0) {
+	c->in_batch = true;
+	while (errno = 0, (len = getline(&line, &cap, f)) > 0) {
 		lineno++;
-		const char *words[128];
-		int n = split_words(line, words, 128);
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		const char *words[BATCH_MAX_WORDS];
+		int n = strlen(line) == (size_t)len
+				? split_words(line, words, BATCH_MAX_WORDS)
+				: -EBADMSG;
 		if (n == 0)
 			continue;
 		int r;
 		if (n < 0) {
 			fprintf(stderr, "ipstor: line %d: %s\n", lineno,
-				n == -EINVAL ? "unbalanced quote"
-					     : "too many words");
+				n == -EBADMSG ? "contains a NUL byte"
+					      : split_error(n));
 			r = -ECANCELED;
 		} else {
 			r = cli_run(c, n, words);
@@ -464,6 +456,14 @@ int cli_batch(struct cli *c, const char *file, bool keep_going)
 		if (r && !keep_going)
 			break;
 	}
+	/* a directory, an I/O error: not an empty batch */
+	if (ferror(f) && !first_err) {
+		int e = errno ? errno : EIO;
+		fprintf(stderr, "ipstor: cannot read '%s': %s\n", file,
+			strerror(e));
+		first_err = -e;
+	}
+	c->in_batch = false;
 	free(line);
 	if (f != stdin)
 		fclose(f);

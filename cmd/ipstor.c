@@ -9,9 +9,17 @@
 
 static int cmd_help(struct cli *c, int argc, const char **argv)
 {
-	(void)c;
 	if (argc == 0) {
 		cmd_usage(stdout, NULL, NULL);
+		if (c->in_shell)
+			shell_usage(stdout, NULL);
+		return 0;
+	}
+	const struct cmd *own = c->in_shell
+					? cmd_find(shell_commands, argv[0], true)
+					: NULL;
+	if (own && !strcmp(own->name, argv[0]) && argc == 1) {
+		shell_usage(stdout, own);
 		return 0;
 	}
 	const struct cmd *g = cmd_find(ipstor_commands, argv[0], false);
@@ -55,11 +63,14 @@ const struct cmd ipstor_commands[] = {
 	 cmd_attach, attach_opts, NULL, 0, 2, 2},
 	{"detach", "FILE", "Flush and detach a file 'attach' made", cmd_detach,
 	 NULL, NULL, 0, 1, 1},
+	{"shell", NULL,
+	 "Type commands at a prompt, with completion and history",
+	 cmd_shell, NULL, NULL, CMD_NOT_IN_SHELL, 0, 0},
 	{"help", "[GROUP [COMMAND]]", "Show help for a group or a command",
 	 cmd_help, NULL, NULL, 0, 0, 2},
 	{"__complete", "WORD...",
 	 "Print completions for a command line (used by shell completion)",
-	 cmd_complete, NULL, NULL, CMD_HIDDEN, 0, -1},
+	 cmd_complete, NULL, NULL, CMD_HIDDEN | CMD_NOT_IN_SHELL, 0, -1},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}};
 
 static void log_to_stderr(int level, const char *msg, void *data)
@@ -71,25 +82,13 @@ static void log_to_stderr(int level, const char *msg, void *data)
 		fprintf(stderr, "ipstor: %s\n", msg);
 }
 
-static int finish(int r)
-{
-	/* a full disk behind stdout must not pass for success */
-	if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
-		if (errno != EPIPE) {
-			fprintf(stderr, "ipstor: write error: %s\n",
-				strerror(errno));
-			return r ? exit_code(r) : 1;
-		}
-	}
-	return exit_code(r);
-}
-
 int main(int argc, const char **argv)
 {
 	setlocale(LC_ALL, "C");
 	struct cli c = {0};
 	c.stdin_tty = isatty(0);
 	c.stdout_tty = isatty(1);
+	c.status = -1;
 	out_init(c.stdout_tty, isatty(2));
 	opts_reset();
 
@@ -116,7 +115,7 @@ int main(int argc, const char **argv)
 	if (version) {
 		printf("ipstor %s\n", IPSTOR_VERSION);
 		poptFreeContext(pc);
-		return finish(0);
+		return cli_finish(0);
 	}
 	c.pre = opt;
 	memset(&opt, 0, sizeof(opt)); /* c.pre owns nothing allocated */
@@ -124,7 +123,7 @@ int main(int argc, const char **argv)
 	if (c.pre.help) {
 		cmd_usage(stdout, NULL, NULL);
 		poptFreeContext(pc);
-		return finish(0);
+		return cli_finish(0);
 	}
 
 	int r = ipstor_ctx_new(&c.ctx, NULL);
@@ -138,10 +137,18 @@ int main(int argc, const char **argv)
 	int nrest = 0;
 	while (rest && rest[nrest])
 		nrest++;
-	if (batch) {
+	if (keep_going && !batch) {
+		fprintf(stderr, "ipstor: --force before the command goes with "
+				"--batch; a command's own --force comes after "
+				"it\n");
+		r = -ECANCELED;
+	} else if (batch) {
 		r = nrest ? -ECANCELED : cli_batch(&c, batch, keep_going);
 		if (nrest)
 			fprintf(stderr, "ipstor: --batch takes no command\n");
+	} else if (nrest == 0 && c.stdin_tty && c.stdout_tty) {
+		/* a person typed just "ipstor" */
+		r = cli_run(&c, 1, (const char *[]){"shell", NULL});
 	} else {
 		r = cli_run(&c, nrest, rest);
 		if (r && r != -ECANCELED)
@@ -151,5 +158,6 @@ int main(int argc, const char **argv)
 	free(batch);
 	poptFreeContext(pc);
 	ipstor_ctx_free(c.ctx);
-	return finish(r);
+	int status = cli_finish(r);
+	return !r && c.status >= 0 ? c.status : status;
 }

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -34,10 +35,19 @@ json_object *args_vol(const char *pool, const char *name)
 	return a;
 }
 
+int cli_vol_locate(struct cli *c, const char *ref, char *pool, char *vol)
+{
+	if (!c->use_pool || strchr(ref, '/'))
+		return ipstor_vol_locate(c->ctx, ref, pool, vol);
+	char full[2 * IPSTOR_NAME_BUF + 1];
+	snprintf(full, sizeof(full), "%s/%s", c->use_pool, ref);
+	return ipstor_vol_locate(c->ctx, full, pool, vol);
+}
+
 int args_vol_ref(struct cli *c, const char *ref, json_object **args)
 {
 	char pool[IPSTOR_NAME_BUF], vol[IPSTOR_NAME_BUF];
-	int r = ipstor_vol_locate(c->ctx, ref, pool, vol);
+	int r = cli_vol_locate(c, ref, pool, vol);
 	if (!r)
 		*args = args_vol(pool, vol);
 	return r;

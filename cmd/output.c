@@ -51,6 +51,19 @@ void out_error(int err, const char *fallback)
 		fprintf(stderr, "ipstor: %s\n", strerror(-err));
 }
 
+int cli_finish(int r)
+{
+	/* a full disk behind stdout must not pass for success */
+	if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
+		if (errno != EPIPE) {
+			fprintf(stderr, "ipstor: write error: %s\n",
+				strerror(errno));
+			return r ? exit_code(r) : 1;
+		}
+	}
+	return exit_code(r);
+}
+
 char *fmt_size(uint64_t v, char *buf, size_t len)
 {
 	if (opt.bytes)

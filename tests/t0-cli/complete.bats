@@ -14,6 +14,12 @@ setup() {
 	: >"$COMPOPT_LOG"
 }
 
+teardown() {
+	if [ -f "$BATS_TEST_TMPDIR/loopdev" ]; then
+		losetup -d "$(cat "$BATS_TEST_TMPDIR/loopdev")" || true
+	fi
+}
+
 # comp WORD...: complete the command line "ipstor WORD..." with the cursor
 # at the end of the last WORD (give "" to complete a new word). Prints
 # COMPREPLY, one a line; what the script passed to compopt goes to
@@ -281,4 +287,54 @@ p"
 	assert_line "read"
 	run -0 ipstor __complete -- --vers
 	assert_output "--version"
+}
+
+@test "live export names for export show and remove" {
+	mkpool p 16M
+	ipstor vol create p/v1 --size 4M
+	ipstor export add p/v1 --name web --listen "127.0.0.1:$(free_port)"
+	ipstor export add p/v1 --name backup --listen "127.0.0.1:$(free_port)"
+	run -0 ipstor __complete -- export show ""
+	assert_output "web
+backup"
+	run -0 comp export remove b
+	assert_output backup
+	assert_no_fallback
+}
+
+@test "--opt=VALUE completes in the binary too, the prefix kept" {
+	mkpool alpha 16M
+	run -0 ipstor __complete -- vol list --pool=al
+	assert_output "--pool=alpha"
+	run -0 ipstor __complete -- vol list --pool=
+	assert_output "--pool=alpha"
+	# an option without a value has nothing to complete
+	run -0 ipstor __complete -- vol create x --thin=
+	assert_output ""
+}
+
+@test "free block devices once the word starts with /dev/, files otherwise" {
+	[ "$(id -u)" = 0 ] || skip "needs root for a loop device"
+	truncate -s 16M "$D/loopback.img"
+	LOOPDEV=$(losetup -f --show "$D/loopback.img") || skip "no loop device"
+	echo "$LOOPDEV" >"$D/loopdev"
+	run -0 ipstor __complete -- pool create new /dev/
+	assert_line "$LOOPDEV"
+	# a device in use (mounted /) is not offered
+	root=$(findmnt -no SOURCE / || true)
+	[ -z "$root" ] || refute_line "$root"
+	run -0 ipstor __complete -- disk heal /dev/
+	assert_line "$LOOPDEV"
+	run -0 comp pool create new ""
+	assert_fallback
+}
+
+@test "the shell's own commands are offered only in the shell" {
+	run -0 ipstor __complete -- ""
+	refute_line use
+	refute_line exit
+	refute_line quit
+	assert_line shell
+	run -0 ipstor __complete -- help ""
+	refute_line use
 }
