@@ -63,6 +63,8 @@ struct opts {
 		char **target;
 		int workers, compare, rounds, direct, csv;
 	} bench;
+	/* snap, backup, restore */
+	char *keep, *older_than, *from, *output;
 };
 extern struct opts opt;
 void opts_reset(void);
@@ -153,6 +155,13 @@ struct json_object *args_vol(const char *pool, const char *name);
 int cli_vol_locate(struct cli *c, const char *ref, char *pool, char *vol);
 /* cli_vol_locate() into args_vol() */
 int args_vol_ref(struct cli *c, const char *ref, struct json_object **args);
+/* cli_vol_locate() for "[POOL/]VOL@SNAP" (snap[0] '\0' without "@") */
+int cli_ref_locate(struct cli *c, const char *ref, char *pool, char *vol,
+		   char *snap);
+/* The same for "[POOL/]VOL@SNAP", adding "snapshot"; with may_be_vol a
+ * plain volume reference is accepted too (no "snapshot" then). */
+int args_snap_ref(struct cli *c, const char *ref, bool may_be_vol,
+		  struct json_object **args);
 void args_str(struct json_object *a, const char *key, const char *v);
 void args_u64(struct json_object *a, const char *key, uint64_t v);
 void args_bool(struct json_object *a, const char *key, bool v);
@@ -180,5 +189,6 @@ int cli_read_secret(const char *path, uint8_t *buf, size_t *len);
 int cmd_attach(struct cli *c, int argc, const char **argv);
 int cmd_detach(struct cli *c, int argc, const char **argv);
 extern const struct cmd bench_commands[];
+extern const struct cmd snap_commands[];
 
 #endif

@@ -8,7 +8,8 @@
 
 static const struct column export_cols[] = {
 	{"NAME", "name", COL_STR},	   {"POOL", "pool", COL_STR},
-	{"VOLUME", "volume", COL_STR},	   {"PROTO", "proto", COL_STR},
+	{"VOLUME", "volume", COL_STR},	   {"SNAPSHOT", "snapshot", COL_STR},
+	{"PROTO", "proto", COL_STR},
 	{"LISTEN", "listen", COL_STR},	   {"ALLOW", "allow", COL_STR},
 	{"READ-ONLY", "read_only", COL_BOOL}, {NULL, NULL, 0}};
 
@@ -16,6 +17,7 @@ static const struct column export_fields[] = {
 	{"name", "name", COL_STR},
 	{"pool", "pool", COL_STR},
 	{"volume", "volume", COL_STR},
+	{"snapshot", "snapshot", COL_STR},
 	{"proto", "proto", COL_STR},
 	{"listen", "listen", COL_STR},
 	{"allow", "allow", COL_STR},
@@ -46,8 +48,8 @@ static const struct poptOption add_opts[] = {
 static int export_add(struct cli *c, int argc, const char **argv)
 {
 	(void)argc;
-	char pool[IPSTOR_NAME_BUF], vol[IPSTOR_NAME_BUF];
-	int r = cli_vol_locate(c, argv[0], pool, vol);
+	char pool[IPSTOR_NAME_BUF], vol[IPSTOR_NAME_BUF], snap[IPSTOR_NAME_BUF];
+	int r = cli_ref_locate(c, argv[0], pool, vol, snap);
 	if (r)
 		return r;
 	uint8_t secret[4097];
@@ -66,6 +68,8 @@ static int export_add(struct cli *c, int argc, const char **argv)
 	}
 	args_str(a, "pool", pool);
 	args_str(a, "volume", vol);
+	if (snap[0])
+		args_str(a, "snapshot", snap);
 	args_str(a, "proto", opt.proto ? opt.proto : "nbd");
 	args_str(a, "name", opt.export_name);
 	args_str(a, "listen", opt.listen);
@@ -87,7 +91,10 @@ static int export_add(struct cli *c, int argc, const char **argv)
 	else
 		out_say("%s export '%s' of '%s/%s'%s%s",
 			opt.dry_run ? "would add" : "added",
-			opt.export_name ? opt.export_name : vol, pool, vol,
+			e ? json_object_get_string(res_get(e, "name"))
+			  : opt.export_name ? opt.export_name : argv[0],
+			pool, strchr(argv[0], '/') ? strchr(argv[0], '/') + 1
+						   : argv[0],
 			e ? " on " : "",
 			e ? json_object_get_string(res_get(e, "listen")) : "");
 	json_object_put(res);
@@ -138,7 +145,7 @@ static int export_remove(struct cli *c, int argc, const char **argv)
 }
 
 const struct cmd export_commands[] = {
-	{"add", "VOL", "Serve a volume over the network", export_add,
+	{"add", "VOL[@SNAP]", "Serve a volume or a snapshot over the network", export_add,
 	 add_opts, NULL, CMD_WRITES, 1, 1},
 	{"list", NULL, "List exports", export_list, NULL, NULL, 0, 0, 0},
 	{"show", "EXPORT", "Show an export", export_show, NULL, NULL, 0, 1, 1},

@@ -29,6 +29,8 @@ static const struct column vol_fields[] = {
 	{"contiguous", "contiguous", COL_BOOL},
 	{"chunk size", "chunk_size", COL_SIZE},
 	{"created", "created", COL_STR},
+	{"snapshots", "snapshots", COL_INT},
+	{"origin", "origin.snapshot", COL_STR},
 	{NULL, NULL, 0}};
 
 static void print_vol(json_object *res)
@@ -261,7 +263,8 @@ static int vol_write(struct cli *c, int argc, const char **argv)
 		return -ECANCELED;
 	const char *src = argc > 1 ? argv[1] : "-";
 	json_object *a, *res = NULL;
-	int r = args_vol_ref(c, argv[0], &a);
+	/* a snapshot is refused by the operation, with its reason */
+	int r = args_snap_ref(c, argv[0], true, &a);
 	if (r)
 		return r;
 	int fd = strcmp(src, "-") ? open(src, O_RDONLY | O_CLOEXEC) : 0;
@@ -296,7 +299,7 @@ static int vol_read(struct cli *c, int argc, const char **argv)
 	if (opt.length && parse_size_opt("length", opt.length, &len))
 		return -ECANCELED;
 	json_object *a, *res = NULL;
-	int r = args_vol_ref(c, argv[0], &a);
+	int r = args_snap_ref(c, argv[0], true, &a);
 	if (r)
 		return r;
 	args_u64(a, "offset", off);
@@ -325,6 +328,41 @@ static int vol_read(struct cli *c, int argc, const char **argv)
 	return r;
 }
 
+static int vol_clone(struct cli *c, int argc, const char **argv)
+{
+	(void)argc;
+	json_object *a, *res;
+	int r = args_snap_ref(c, argv[0], false, &a);
+	if (r)
+		return r;
+	const char *pool = json_object_get_string(res_get(a, "pool"));
+	const char *name = argv[1], *slash = strchr(argv[1], '/');
+	if (slash) {
+		/* a clone shares chunks: it lives in its origin's pool */
+		if ((size_t)(slash - argv[1]) != strlen(pool) ||
+		    strncmp(argv[1], pool, strlen(pool))) {
+			json_object_put(a);
+			return ipstor_error(-EINVAL,
+					    "a clone lives in the pool of its "
+					    "snapshot ('%s'), not in '%.*s'",
+					    pool, (int)(slash - argv[1]),
+					    argv[1]);
+		}
+		name = slash + 1;
+	}
+	args_str(a, "newname", name);
+	if ((r = cli_op(c, "vol.clone", a, NULL, 0, &res)))
+		return r;
+	if (opt.json && !opt.dry_run)
+		print_vol(res);
+	else
+		out_say("%s volume '%s/%s' from '%s'",
+			opt.dry_run ? "would clone" : "cloned", pool, name,
+			argv[0]);
+	json_object_put(res);
+	return 0;
+}
+
 const struct cmd vol_commands[] = {
 	{"create", "NAME", "Create a volume (NAME or POOL/NAME)", vol_create,
 	 create_opts, NULL, CMD_WRITES, 1, 1},
@@ -338,6 +376,10 @@ const struct cmd vol_commands[] = {
 	 NULL, CMD_WRITES | CMD_DESTRUCTIVE, 1, 1},
 	{"write", "VOL [FILE|-]", "Write a file (or stdin) into a volume",
 	 vol_write, write_opts, NULL, CMD_WRITES, 1, 2},
-	{"read", "VOL [FILE|-]", "Read a volume into a file (or stdout)",
+	{"read", "VOL[@SNAP] [FILE|-]",
+	 "Read a volume or a snapshot (VOL@SNAP) into a file (or stdout)",
 	 vol_read, read_opts, NULL, 0, 1, 2},
+	{"clone", "VOL@SNAP NEWNAME",
+	 "Make a writable volume that shares a snapshot's chunks", vol_clone,
+	 NULL, NULL, CMD_WRITES, 2, 2},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}};

@@ -159,6 +159,26 @@ static void arg_kind(const char *args, int n, char *out, size_t len)
 }
 
 /* "[POOL]" is a POOL that may be left out */
+/* VOL@<TAB>: the snapshots, as POOL/VOL@SNAP and VOL@SNAP */
+static void emit_snapshots(struct cli *c, struct completer *k)
+{
+	json_object *o, *arr;
+	if (ipstor_snap_list_all(c->ctx, &o))
+		return;
+	arr = res_get(o, "snapshots");
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		json_object *j = json_object_array_get_idx(arr, i);
+		char ref[220];
+		snprintf(ref, sizeof(ref), "%s/%s@%s",
+			 json_object_get_string(res_get(j, "pool")),
+			 json_object_get_string(res_get(j, "volume")),
+			 json_object_get_string(res_get(j, "name")));
+		emit(k, ref);
+		emit(k, strchr(ref, '/') + 1);
+	}
+	json_object_put(o);
+}
+
 static const char *bare(const char *kind)
 {
 	return kind + strspn(kind, "[");
@@ -170,6 +190,8 @@ static void emit_kind(struct cli *c, struct completer *k, const char *kind)
 {
 	if (!strncmp(kind, "POOL", 4))
 		emit_pools(c, k);
+	else if (strchr(kind, '@') && strchr(k->cur, '@'))
+		emit_snapshots(c, k);
 	else if (!strncmp(kind, "VOL", 3))
 		emit_volumes(c, k);
 	else if (!strncmp(kind, "EXPORT", 6))

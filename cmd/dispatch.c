@@ -29,6 +29,10 @@ void opts_reset(void)
 	free(opt.after);
 	free(opt.count);
 	free(opt.cache_size);
+	free(opt.keep);
+	free(opt.older_than);
+	free(opt.from);
+	free(opt.output);
 	if (opt.allow)
 		for (int i = 0; opt.allow[i]; i++)
 			free(opt.allow[i]);

@@ -50,6 +50,8 @@ const struct cmd ipstor_commands[] = {
 	 pool_commands, 0, 0, 0},
 	{"vol", NULL, "Create, resize and access volumes", NULL, NULL,
 	 vol_commands, 0, 0, 0},
+	{"snap", NULL, "Snapshots of volumes: create, roll back, prune", NULL,
+	 NULL, snap_commands, 0, 0, 0},
 	{"export", NULL, "Serve volumes over the network (NBD, UDP)", NULL,
 	 NULL, export_commands, 0, 0, 0},
 	{"remote", NULL, "Read and write volumes other ipstor servers export",

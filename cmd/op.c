@@ -53,6 +53,34 @@ int args_vol_ref(struct cli *c, const char *ref, json_object **args)
 	return r;
 }
 
+int cli_ref_locate(struct cli *c, const char *ref, char *pool, char *vol,
+		   char *snap)
+{
+	if (!c->use_pool || strchr(ref, '/'))
+		return ipstor_ref_locate(c->ctx, ref, pool, vol, snap);
+	char full[3 * IPSTOR_NAME_BUF + 2];
+	snprintf(full, sizeof(full), "%s/%s", c->use_pool, ref);
+	return ipstor_ref_locate(c->ctx, full, pool, vol, snap);
+}
+
+int args_snap_ref(struct cli *c, const char *ref, bool may_be_vol,
+		  json_object **args)
+{
+	char pool[IPSTOR_NAME_BUF], vol[IPSTOR_NAME_BUF], snap[IPSTOR_NAME_BUF];
+	int r = cli_ref_locate(c, ref, pool, vol, snap);
+	if (r)
+		return r;
+	if (!snap[0] && !may_be_vol)
+		return ipstor_error(-EINVAL,
+				    "'%s' is not a snapshot reference "
+				    "([POOL/]VOL@SNAP)",
+				    ref);
+	*args = args_vol(pool, vol);
+	if (snap[0])
+		args_str(*args, "snapshot", snap);
+	return 0;
+}
+
 void args_str(json_object *a, const char *key, const char *v)
 {
 	if (v)

@@ -73,7 +73,9 @@ int ipstor_pool_list(struct ipstor_ctx *ctx, struct json_object **out);
 enum ipstor_open_flags {
 	IPSTOR_OPEN_RDWR = 1 << 0,     /* exclusive lock, maps loaded */
 	IPSTOR_OPEN_REPAIR = 1 << 1,   /* with RDWR: rewrite damaged copies */
-	IPSTOR_OPEN_NO_REPAIR = 1 << 2 /* with RDWR: leave damage for check */
+	IPSTOR_OPEN_NO_REPAIR = 1 << 2, /* with RDWR: leave damage for check */
+	IPSTOR_OPEN_MAPS = 1 << 3      /* read-only: load the maps too (for
+					  accounting, diff, backup) */
 };
 int ipstor_pool_open(struct ipstor_ctx *ctx, const char *name,
 		     unsigned flags, struct ipstor_pool **out);
@@ -146,6 +148,56 @@ int ipstor_vol_locate(struct ipstor_ctx *ctx, const char *ref,
 /* Sizes are rounded up to this granularity. */
 #define IPSTOR_VOL_ALIGN 4096u
 
+/* ---- snapshots ----------------------------------------------------- */
+
+/* Resolve "[POOL/]VOL@SNAP" (or, with snap NULL, "[POOL/]VOL"). When
+ * snap is not NULL and the reference has no "@", snap[0] is '\0'. */
+int ipstor_ref_locate(struct ipstor_ctx *ctx, const char *ref,
+		      char pool[IPSTOR_NAME_BUF], char vol[IPSTOR_NAME_BUF],
+		      char snap[IPSTOR_NAME_BUF]);
+
+/* O(1): a second reference to the volume's tree, committed. Consistent
+ * with every write acknowledged before the call (docs/DESIGN.md). */
+int ipstor_snap_create(struct ipstor_pool *pool, const char *vol,
+		       const char *name);
+/* Frees exactly the chunks nothing else references. -EBUSY while the
+ * snapshot is open or exported. */
+int ipstor_snap_delete(struct ipstor_pool *pool, const char *vol,
+		       const char *name);
+/* The volume becomes the snapshot again (content and size). -EBUSY while
+ * the volume is open. */
+int ipstor_snap_rollback(struct ipstor_pool *pool, const char *vol,
+			 const char *name);
+/* Description of one snapshot; with the maps loaded it carries the
+ * exclusive and shared bytes, otherwise those are null. */
+int ipstor_snap_describe(struct ipstor_pool *pool, const char *vol,
+			 const char *name, struct json_object **out);
+/* Array of snapshot descriptions, oldest first: of one volume, or of
+ * every volume (vol NULL). */
+int ipstor_snap_list(struct ipstor_pool *pool, const char *vol,
+		     struct json_object **out);
+/* Delete, in one commit, the snapshots of vol that are not among the
+ * 'keep' newest (keep < 0: no such limit) and were created more than
+ * 'older_than' seconds ago (0: no such limit). *deleted: array of the
+ * names (with --dry-run: those that would go). */
+int ipstor_snap_prune(struct ipstor_pool *pool, const char *vol, int64_t keep,
+		      int64_t older_than, struct json_object **deleted);
+/* The byte ranges of vol that differ between snapshot a and snapshot b
+ * (b NULL: the volume now), in order, at chunk granularity: fn(off, len,
+ * data) with data false where b reads as zeroes. O(what changed). */
+typedef int (*ipstor_diff_fn)(uint64_t off, uint64_t len, bool data,
+			      void *arg);
+int ipstor_snap_diff(struct ipstor_pool *pool, const char *vol,
+		     const char *a, const char *b, ipstor_diff_fn fn,
+		     void *arg);
+/* Every snapshot of every pool, from the newest metadata copies without
+ * locks (for completion): {"version":1,"snapshots":[{"pool","volume",
+ * "name"}...]}. */
+int ipstor_snap_list_all(struct ipstor_ctx *ctx, struct json_object **out);
+/* A writable volume sharing every chunk with the snapshot. */
+int ipstor_vol_clone(struct ipstor_pool *pool, const char *vol,
+		     const char *snap, const char *newname);
+
 /* ---- data path ----------------------------------------------------- */
 
 enum ipstor_io_flags {
@@ -157,8 +209,12 @@ enum ipstor_io_flags {
 
 int ipstor_vol_open(struct ipstor_pool *pool, const char *name,
 		    struct ipstor_vol **out);
+/* A snapshot, read-only: reads and block status only. */
+int ipstor_snap_open(struct ipstor_pool *pool, const char *vol,
+		     const char *snap, struct ipstor_vol **out);
 void ipstor_vol_close(struct ipstor_vol *vol);
 uint64_t ipstor_vol_size(const struct ipstor_vol *vol);
+bool ipstor_vol_read_only(const struct ipstor_vol *vol);
 /* All calls are safe from many threads at once. Ranges must lie within the
  * volume (-EINVAL otherwise, with nothing done). */
 int ipstor_vol_pread(struct ipstor_vol *vol, void *buf, size_t len,
@@ -188,8 +244,11 @@ int ipstor_vol_block_status(struct ipstor_vol *vol, uint64_t off,
 
 struct ipstor_export_opts {
 	const char *volume;	   /* in this pool */
+	const char *snapshot;	   /* of the volume, served read-only;
+				      NULL: the volume itself */
 	const char *proto;	   /* NULL: "nbd"; or "udp" */
-	const char *name;	   /* NULL: the volume's name */
+	const char *name;	   /* NULL: the volume's name (VOL@SNAP for a
+				      snapshot) */
 	const char *listen;	   /* NULL: 127.0.0.1 and the protocol's
 				      default port */
 	const char *const *allow;  /* CIDRs; none: loopback only */
@@ -224,6 +283,13 @@ struct ipstor_pool_source {
 	 * take the pool lock again). */
 	bool holds_locks;
 	void *data;
+	/* A volume's content is about to be replaced under its users
+	 * (rollback, restore): let go of it (begin true), then take it up
+	 * again (begin false, called even if the replacement failed). The
+	 * worker disconnects and then serves again the volume's exports.
+	 * NULL: nobody else can hold it. */
+	int (*quiesce)(void *data, struct ipstor_pool *pool, const char *vol,
+		       bool begin);
 };
 /* Opens each pool for the call; data is the ipstor_ctx. */
 void ipstor_offline_source(struct ipstor_ctx *ctx,

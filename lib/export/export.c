@@ -20,10 +20,15 @@ int ipstor_export_add(struct ipstor_pool *p, const struct ipstor_export_opts *o)
 	if (!p->writable)
 		return ipstor_fail(-EROFS, "pool '%s' is open read-only",
 				   p->name);
-	const char *name = o->name ? o->name : o->volume;
+	char defname[2 * NAME_LEN_MAX + 2];
+	snprintf(defname, sizeof(defname), "%s%s%s", o->volume,
+		 o->snapshot ? "@" : "", o->snapshot ? o->snapshot : "");
+	const char *name = o->name ? o->name : defname;
 	const char *proto = o->proto ? o->proto : "nbd";
-	int r = name_check("export", name);
+	int r = export_name_check(name);
 	if (r)
+		return r;
+	if (o->snapshot && (r = name_check("snapshot", o->snapshot)))
 		return r;
 	bool udp = !strcmp(proto, "udp");
 	if (strcmp(proto, "nbd") && !udp)
@@ -60,13 +65,16 @@ int ipstor_export_add(struct ipstor_pool *p, const struct ipstor_export_opts *o)
 		free(e);
 		return -ENOMEM;
 	}
-	snprintf(e->name, sizeof(e->name), "%s", name);
+	snprintf(e->name, sizeof(e->name), "%.*s", NAME_LEN_MAX, name);
 	snprintf(e->volume, sizeof(e->volume), "%s", o->volume);
 	snprintf(e->proto, sizeof(e->proto), "%s", proto);
 	char canon[80];
 	sockaddr_format((struct sockaddr *)&ss, canon, sizeof(canon));
 	snprintf(e->listen, sizeof(e->listen), "%s", canon);
-	e->read_only = o->read_only;
+	/* a snapshot never changes: its export is read-only whatever asked */
+	e->read_only = o->read_only || o->snapshot;
+	if (o->snapshot)
+		snprintf(e->snapshot, sizeof(e->snapshot), "%s", o->snapshot);
 	e->created = (int64_t)time(NULL);
 	if (o->secret_len) {
 		if (!(e->secret = malloc(o->secret_len))) {
@@ -85,9 +93,14 @@ int ipstor_export_add(struct ipstor_pool *p, const struct ipstor_export_opts *o)
 	}
 
 	pthread_rwlock_wrlock(&p->md_lock);
-	if (!pool_find_vol(p, o->volume))
+	struct pvol *v = pool_find_vol(p, o->volume);
+	if (!v)
 		r = ipstor_fail(-ENOENT, "volume '%s' not found in pool '%s'",
 				o->volume, p->name);
+	else if (o->snapshot && !vol_find_snap(v, o->snapshot))
+		r = ipstor_fail(-ENOENT,
+				"snapshot '%s@%s' not found in pool '%s'",
+				o->volume, o->snapshot, p->name);
 	else if (pool_find_export(p, name))
 		r = ipstor_fail(-EEXIST, "export '%s' already exists", name);
 	if (!r) {
@@ -134,6 +147,9 @@ json_object *export_describe_json(struct ipstor_pool *p,
 	json_object_object_add(o, "name", json_object_new_string(e->name));
 	json_object_object_add(o, "pool", json_object_new_string(p->name));
 	json_object_object_add(o, "volume", json_object_new_string(e->volume));
+	json_object_object_add(o, "snapshot",
+			       e->snapshot[0] ? json_object_new_string(e->snapshot)
+					      : NULL);
 	json_object_object_add(o, "proto", json_object_new_string(e->proto));
 	json_object_object_add(o, "listen", json_object_new_string(e->listen));
 	json_object *allow = json_object_new_array();

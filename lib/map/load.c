@@ -15,7 +15,7 @@
 struct loader {
 	struct ipstor_pool *p;
 	const struct load_report *rep;
-	struct pvol *vol;
+	char obj[160]; /* the tree being loaded, for messages */
 	struct node **hash;
 	size_t nbuckets;
 	int err; /* first fatal error */
@@ -28,8 +28,8 @@ static size_t bucket(const struct loader *L, uint64_t addr)
 
 static int problem(struct loader *L, uint64_t addr, const char *msg)
 {
-	char obj[160], m[256];
-	snprintf(obj, sizeof(obj), "volume '%s'", L->vol->name);
+	char m[256];
+	const char *obj = L->obj;
 	if (addr)
 		snprintf(m, sizeof(m),
 			 "map node at device %u block %" PRIu64 ": %s",
@@ -54,7 +54,7 @@ static int load_node(struct loader *L, uint64_t addr, uint8_t level,
 			continue;
 		if (n->level != level)
 			return problem(L, addr, "node shared at two levels");
-		n->refs++;
+		n->refs++; /* shared: its subtree was counted once already */
 		*out = n;
 		return 0;
 	}
@@ -109,6 +109,8 @@ static int load_node(struct loader *L, uint64_t addr, uint8_t level,
 			if (!c)
 				n->e[i] = 0; /* damaged subtree, reported */
 			n->child[i] = c;
+			if (c)
+				n->loaded_mapped += c->loaded_mapped;
 		}
 	} else {
 		for (unsigned i = 0; i < NODE_ENTRIES; i++) {
@@ -134,6 +136,8 @@ static int load_node(struct loader *L, uint64_t addr, uint8_t level,
 				n->e[i] = 0;
 			}
 		}
+		for (unsigned i = 0; i < NODE_ENTRIES; i++)
+			n->loaded_mapped += n->e[i] != 0;
 	}
 	*out = n;
 	return 0;
@@ -152,6 +156,68 @@ static int count_entry(uint64_t v, uint64_t phys, void *data)
 	return 0;
 }
 
+static int load_tree(struct ipstor_pool *p, const struct tree_owner *t,
+		     void *data)
+{
+	struct loader *L = data;
+	struct vmap *m = t->map;
+	(void)p;
+	tree_owner_name(t, L->obj, sizeof(L->obj));
+	m->root = NULL;
+	if (!m->root_addr) {
+		if (L->rep && *t->mapped) {
+			char msg[120];
+			snprintf(msg, sizeof(msg),
+				 "recorded %" PRIu64 " mapped chunks, the map "
+				 "is empty",
+				 *t->mapped);
+			problem(L, 0, msg);
+		}
+		*t->mapped = 0;
+		return 0;
+	}
+	int r = load_node(L, m->root_addr, m->depth - 1, &m->root);
+	if (r)
+		return r;
+	if (!m->root) {
+		m->root_addr = 0;
+		return 0;
+	}
+	/* chunks past the end: a walk from the end, cheap when there are
+	 * none; the count of the rest comes from the loaded subtrees */
+	struct count beyond = {0};
+	uint64_t n = vol_nchunks(L->p, t->size);
+	tree_for_each(m, n, UINT64_MAX, count_entry, &beyond);
+	uint64_t mapped = m->root->loaded_mapped - beyond.mapped;
+	if (beyond.mapped != 0 &&
+	    (r = problem(L, 0, "map has chunks past the end of the volume")))
+		return r;
+	if (!L->rep && mapped != *t->mapped)
+		ipstor_log(L->p->ctx, IPSTOR_LOG_DEBUG,
+			   "%s: recorded %" PRIu64 " mapped chunks, found "
+			   "%" PRIu64,
+			   L->obj, *t->mapped, mapped);
+	if (L->rep && mapped != *t->mapped) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "recorded %" PRIu64 " mapped chunks, the map "
+			 "has %" PRIu64,
+			 *t->mapped, mapped);
+		problem(L, 0, msg);
+	}
+	*t->mapped = mapped;
+	return 0;
+}
+
+static int clear_root(struct ipstor_pool *p, const struct tree_owner *t,
+		      void *data)
+{
+	(void)p;
+	(void)data;
+	t->map->root = NULL;
+	return 0;
+}
+
 int maps_load(struct ipstor_pool *p, const struct load_report *rep)
 {
 	int r = space_init(p);
@@ -161,41 +227,7 @@ int maps_load(struct ipstor_pool *p, const struct load_report *rep)
 	L.hash = calloc(L.nbuckets, sizeof(*L.hash));
 	if (!L.hash)
 		return -ENOMEM;
-	for (struct pvol *v = p->vols; v && !r; v = v->next) {
-		L.vol = v;
-		v->map.root = NULL;
-		if (!v->map.root_addr)
-			continue;
-		r = load_node(&L, v->map.root_addr, v->map.depth - 1,
-			      &v->map.root);
-		if (r)
-			break;
-		if (!v->map.root) {
-			v->map.root_addr = 0;
-			continue;
-		}
-		struct count c = {0}, beyond = {0};
-		uint64_t n = vol_nchunks(p, v->size);
-		tree_for_each(&v->map, 0, n, count_entry, &c);
-		tree_for_each(&v->map, n, UINT64_MAX, count_entry, &beyond);
-		if (beyond.mapped != 0)
-			r = problem(&L, 0, "map has chunks past the end of the "
-					   "volume");
-		if (!r && !rep && c.mapped != v->mapped)
-			ipstor_log(p->ctx, IPSTOR_LOG_DEBUG,
-				   "volume '%s': recorded %" PRIu64
-				   " mapped chunks, found %" PRIu64,
-				   v->name, v->mapped, c.mapped);
-		if (rep && c.mapped != v->mapped) {
-			char m[160];
-			snprintf(m, sizeof(m),
-				 "recorded %" PRIu64 " mapped chunks, the map "
-				 "has %" PRIu64,
-				 v->mapped, c.mapped);
-			problem(&L, 0, m);
-		}
-		v->mapped = c.mapped;
-	}
+	r = pool_for_each_tree(p, load_tree, &L);
 	if (r) {
 		/* every node loaded so far is in the hash: free them there,
 		 * whatever state the half-built trees are in */
@@ -205,8 +237,7 @@ int maps_load(struct ipstor_pool *p, const struct load_report *rep)
 				free(n->child);
 				free(n);
 			}
-		for (struct pvol *v = p->vols; v; v = v->next)
-			v->map.root = NULL;
+		pool_for_each_tree(p, clear_root, NULL);
 		free(L.hash);
 		space_fini(p);
 		return r;
@@ -216,10 +247,18 @@ int maps_load(struct ipstor_pool *p, const struct load_report *rep)
 	return 0;
 }
 
+static int forget_tree(struct ipstor_pool *p, const struct tree_owner *t,
+		       void *data)
+{
+	(void)p;
+	(void)data;
+	tree_forget(t->map);
+	return 0;
+}
+
 void maps_unload(struct ipstor_pool *p)
 {
-	for (struct pvol *v = p->vols; v; v = v->next)
-		tree_forget(&v->map);
+	pool_for_each_tree(p, forget_tree, NULL);
 	p->dirty = NULL;
 	p->ndirty = 0;
 	space_fini(p);

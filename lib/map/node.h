@@ -30,6 +30,10 @@ struct node {
 	struct node *dprev, *dnext; /* dirty list */
 	struct node *hnext;	    /* address hash chain */
 	struct node **child;	    /* level > 0: resolved children */
+	uint64_t loaded_mapped;	    /* chunks mapped below, as loaded (the
+				       loader's, to count each shared
+				       subtree once) */
+	uint32_t seen;		    /* references found by space_verify() */
 	uint64_t e[NODE_ENTRIES];
 };
 

@@ -283,6 +283,27 @@ int tree_for_each(const struct vmap *m, uint64_t from, uint64_t to,
 	return walk(m->root, 0, from, to, fn, data);
 }
 
+static uint64_t exclusive_below(struct ipstor_pool *p, const struct node *n)
+{
+	uint64_t x = 0;
+	if (n->refs != 1)
+		return 0; /* shared: nothing below is ours alone */
+	for (unsigned i = 0; i < NODE_ENTRIES; i++) {
+		if (!n->e[i])
+			continue;
+		if (n->level)
+			x += exclusive_below(p, n->child[i]);
+		else
+			x += space_data_refs(p, n->e[i]) == 1;
+	}
+	return x;
+}
+
+uint64_t tree_exclusive_chunks(struct ipstor_pool *p, const struct vmap *m)
+{
+	return m->root ? exclusive_below(p, m->root) : 0;
+}
+
 static void node_forget(struct node *n)
 {
 	if (--n->refs)

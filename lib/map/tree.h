@@ -46,6 +46,12 @@ typedef int (*tree_visit_fn)(uint64_t v, uint64_t phys, void *data);
 int tree_for_each(const struct vmap *m, uint64_t from, uint64_t to,
 		  tree_visit_fn fn, void *data);
 
+/* Data chunks only this tree references: reached through nodes each
+ * referenced once, and referenced once themselves (what dropping the
+ * tree frees). Stops at shared nodes, so it costs what the tree holds
+ * alone. */
+uint64_t tree_exclusive_chunks(struct ipstor_pool *p, const struct vmap *m);
+
 /* Release the in-memory nodes without touching space accounting (the
  * pool is closing). Shared nodes are freed by their last owner. */
 void tree_forget(struct vmap *m);

@@ -38,13 +38,89 @@ static json_object *jtime(int64_t t)
 	return json_object_new_string(time_format_rfc3339(t, s, sizeof(s)));
 }
 
+static json_object *jmap(const struct vmap *m)
+{
+	json_object *map = json_object_new_object();
+	json_object_object_add(map, "root", jstr_u64(m->root_addr));
+	json_object_object_add(map, "depth", json_object_new_int(m->depth));
+	return map;
+}
+
+static json_object *encode_snapshot(const struct psnap *sn)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(sn->name));
+	json_object_object_add(o, "uuid", juuid(sn->uuid));
+	json_object_object_add(o, "created", jtime(sn->created));
+	json_object_object_add(o, "size", jstr_u64(sn->size));
+	json_object_object_add(o, "map", jmap(&sn->map));
+	json_object_object_add(o, "mapped_chunks", jstr_u64(sn->mapped));
+	json_object_object_add(o, "received",
+			       json_object_new_boolean(sn->received));
+	return o;
+}
+
+static json_object *encode_volume(const struct pvol *v, int schema)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(v->name));
+	json_object_object_add(o, "uuid", juuid(v->uuid));
+	json_object_object_add(o, "size", jstr_u64(v->size));
+	json_object_object_add(o, "thin", json_object_new_boolean(v->thin));
+	json_object_object_add(o, "contiguous",
+			       json_object_new_boolean(v->contiguous));
+	json_object *st = json_object_new_array();
+	for (uint32_t k = 0; k < v->nstripes; k++)
+		json_object_array_add(st,
+				      json_object_new_int64(v->stripe_devs[k]));
+	json_object_object_add(o, "stripe_devices", st);
+	json_object_object_add(o, "created", jtime(v->created));
+	json_object_object_add(o, "map", jmap(&v->map));
+	json_object_object_add(o, "mapped_chunks", jstr_u64(v->mapped));
+	json_object *own = json_object_new_object();
+	json_object_object_add(own, "server", NULL);
+	json_object_object_add(own, "generation",
+			       jstr_u64(v->owner_generation));
+	json_object_object_add(o, "owner", own);
+	if (schema < 2)
+		return o;
+	json_object *snaps = json_object_new_array();
+	for (const struct psnap *sn = v->snaps; sn; sn = sn->next)
+		json_object_array_add(snaps, encode_snapshot(sn));
+	json_object_object_add(o, "snapshots", snaps);
+	json_object *origin = NULL;
+	if (v->has_origin) {
+		origin = json_object_new_object();
+		json_object_object_add(origin, "volume", juuid(v->origin_vol));
+		json_object_object_add(origin, "snapshot",
+				       juuid(v->origin_snap));
+	}
+	json_object_object_add(o, "origin", origin);
+	return o;
+}
+
+/* Schema 2 only when something needs it, so that a pool that never had a
+ * snapshot stays readable by an ipstor that predates them. */
+static int schema_needed(const struct ipstor_pool *p)
+{
+	if (p->staging)
+		return 2;
+	for (const struct pvol *v = p->vols; v; v = v->next)
+		if (v->snaps || v->has_origin)
+			return 2;
+	for (const struct pexport *e = p->exports; e; e = e->next)
+		if (e->snapshot[0])
+			return 2;
+	return 1;
+}
+
 char *config_encode(const struct ipstor_pool *p, const uint64_t *used)
 {
+	int schema = schema_needed(p);
 	json_object *root = json_object_new_object();
 	json_object_object_add(root, "format",
 			       json_object_new_string("ipstor-pool"));
-	json_object_object_add(root, "schema",
-			       json_object_new_int(CONFIG_SCHEMA));
+	json_object_object_add(root, "schema", json_object_new_int(schema));
 
 	json_object *pool = json_object_new_object();
 	json_object_object_add(pool, "name", json_object_new_string(p->name));
@@ -77,33 +153,8 @@ char *config_encode(const struct ipstor_pool *p, const uint64_t *used)
 	json_object_object_add(root, "devices", devs);
 
 	json_object *vols = json_object_new_array();
-	for (const struct pvol *v = p->vols; v; v = v->next) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(v->name));
-		json_object_object_add(o, "uuid", juuid(v->uuid));
-		json_object_object_add(o, "size", jstr_u64(v->size));
-		json_object_object_add(o, "thin", json_object_new_boolean(v->thin));
-		json_object_object_add(o, "contiguous",
-				       json_object_new_boolean(v->contiguous));
-		json_object *st = json_object_new_array();
-		for (uint32_t k = 0; k < v->nstripes; k++)
-			json_object_array_add(
-				st, json_object_new_int64(v->stripe_devs[k]));
-		json_object_object_add(o, "stripe_devices", st);
-		json_object_object_add(o, "created", jtime(v->created));
-		json_object *map = json_object_new_object();
-		json_object_object_add(map, "root", jstr_u64(v->map.root_addr));
-		json_object_object_add(map, "depth",
-				       json_object_new_int(v->map.depth));
-		json_object_object_add(o, "map", map);
-		json_object_object_add(o, "mapped_chunks", jstr_u64(v->mapped));
-		json_object *own = json_object_new_object();
-		json_object_object_add(own, "server", NULL);
-		json_object_object_add(own, "generation",
-				       jstr_u64(v->owner_generation));
-		json_object_object_add(o, "owner", own);
-		json_object_array_add(vols, o);
-	}
+	for (const struct pvol *v = p->vols; v; v = v->next)
+		json_object_array_add(vols, encode_volume(v, schema));
 	json_object_object_add(root, "volumes", vols);
 
 	json_object *exps = json_object_new_array();
@@ -132,9 +183,21 @@ char *config_encode(const struct ipstor_pool *p, const uint64_t *used)
 					o, "secret", json_object_new_string(hex));
 			free(hex);
 		}
+		if (schema >= 2)
+			json_object_object_add(
+				o, "snapshot",
+				e->snapshot[0]
+					? json_object_new_string(e->snapshot)
+					: NULL);
 		json_object_array_add(exps, o);
 	}
 	json_object_object_add(root, "exports", exps);
+	if (schema >= 2) {
+		json_object *stg = json_object_new_array();
+		for (const struct pvol *v = p->staging; v; v = v->next)
+			json_object_array_add(stg, encode_volume(v, 1));
+		json_object_object_add(root, "staging", stg);
+	}
 
 	char *out = strdup(json_object_to_json_string_ext(
 		root, JSON_C_TO_STRING_PLAIN));
@@ -258,6 +321,71 @@ static int decode_devices(struct ipstor_pool *p, json_object *arr)
 	return 0;
 }
 
+static int decode_map(struct ipstor_pool *p, json_object *map, uint64_t size,
+		      struct vmap *m)
+{
+	int64_t depth;
+	if (!map || get_u64str(map, "root", &m->root_addr) ||
+	    get_int(map, "depth", 1, TREE_MAX_DEPTH, &depth))
+		return -EBADMSG;
+	m->depth = (uint8_t)depth;
+	if (size == 0 || size % IPSTOR_VOL_ALIGN ||
+	    vol_nchunks(p, size) > tree_capacity(m->depth))
+		return -EBADMSG;
+	return 0;
+}
+
+static int decode_snapshot(struct ipstor_pool *p, struct pvol *v,
+			   json_object *o, struct psnap **out)
+{
+	struct psnap *sn = calloc(1, sizeof(*sn));
+	if (!sn)
+		return -ENOMEM;
+	*out = sn;
+	json_object *name = get(o, "name", json_type_string);
+	if (!name || name_check("snapshot", json_object_get_string(name)) ||
+	    get_uuid(o, "uuid", sn->uuid) ||
+	    get_time(o, "created", &sn->created) ||
+	    get_u64str(o, "size", &sn->size) ||
+	    get_u64str(o, "mapped_chunks", &sn->mapped) ||
+	    get_bool(o, "received", &sn->received) ||
+	    decode_map(p, get(o, "map", json_type_object), sn->size, &sn->map))
+		return bad("malformed snapshot entry");
+	strcpy(sn->name, json_object_get_string(name));
+	if (vol_find_snap(v, sn->name) || vol_find_snap_uuid(v, sn->uuid))
+		return bad("two snapshots of a volume share a name or uuid");
+	return 0;
+}
+
+/* Schema 2: the volume's snapshots and its origin. */
+static int decode_volume_v2(struct ipstor_pool *p, json_object *o,
+			    struct pvol *v)
+{
+	json_object *snaps = get(o, "snapshots", json_type_array), *origin;
+	if (!snaps || !json_object_object_get_ex(o, "origin", &origin))
+		return bad("malformed volume entry");
+	if (origin) {
+		if (!json_object_is_type(origin, json_type_object) ||
+		    get_uuid(origin, "volume", v->origin_vol) ||
+		    get_uuid(origin, "snapshot", v->origin_snap))
+			return bad("malformed volume origin");
+		v->has_origin = true;
+	}
+	struct psnap **tail = &v->snaps;
+	for (size_t i = 0; i < json_object_array_length(snaps); i++) {
+		struct psnap *sn = NULL;
+		int r = decode_snapshot(p, v, json_object_array_get_idx(snaps, i),
+					&sn);
+		if (sn) {
+			*tail = sn;
+			tail = &sn->next;
+		}
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static int decode_volume(struct ipstor_pool *p, json_object *o,
 			 struct pvol **out)
 {
@@ -269,23 +397,17 @@ static int decode_volume(struct ipstor_pool *p, json_object *o,
 	json_object *st = get(o, "stripe_devices", json_type_array);
 	json_object *map = get(o, "map", json_type_object);
 	json_object *own = get(o, "owner", json_type_object);
-	int64_t depth;
 	if (!name || !st || !map || !own ||
 	    name_check("volume", json_object_get_string(name)) ||
 	    get_uuid(o, "uuid", v->uuid) || get_u64str(o, "size", &v->size) ||
 	    get_bool(o, "thin", &v->thin) ||
 	    get_bool(o, "contiguous", &v->contiguous) ||
 	    get_time(o, "created", &v->created) ||
-	    get_u64str(map, "root", &v->map.root_addr) ||
-	    get_int(map, "depth", 1, TREE_MAX_DEPTH, &depth) ||
 	    get_u64str(o, "mapped_chunks", &v->mapped) ||
 	    get_u64str(own, "generation", &v->owner_generation))
 		return bad("malformed volume entry");
 	strcpy(v->name, json_object_get_string(name));
-	v->map.depth = (uint8_t)depth;
-	uint64_t nchunks = vol_nchunks(p, v->size);
-	if (v->size == 0 || v->size % IPSTOR_VOL_ALIGN ||
-	    nchunks > tree_capacity(v->map.depth))
+	if (decode_map(p, map, v->size, &v->map))
 		return bad("volume size does not fit its map");
 	size_t ns = json_object_array_length(st);
 	if (ns == 0 || ns > p->ndevs)
@@ -305,7 +427,7 @@ static int decode_volume(struct ipstor_pool *p, json_object *o,
 	return 0;
 }
 
-static int decode_export(struct ipstor_pool *p, json_object *o,
+static int decode_export(struct ipstor_pool *p, json_object *o, int schema,
 			 struct pexport **out)
 {
 	struct pexport *e = calloc(1, sizeof(*e));
@@ -320,7 +442,7 @@ static int decode_export(struct ipstor_pool *p, json_object *o,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	if (!name || !vol || !proto || !listen || !allow ||
-	    name_check("export", json_object_get_string(name)) ||
+	    export_name_check(json_object_get_string(name)) ||
 	    name_check("volume", json_object_get_string(vol)) ||
 	    (strcmp(json_object_get_string(proto), "nbd") &&
 	     strcmp(json_object_get_string(proto), "udp")) ||
@@ -329,11 +451,22 @@ static int decode_export(struct ipstor_pool *p, json_object *o,
 	    get_bool(o, "read_only", &e->read_only) ||
 	    get_time(o, "created", &e->created))
 		return bad("malformed export entry");
+	json_object *snap;
+	if (schema >= 2) {
+		if (!json_object_object_get_ex(o, "snapshot", &snap) ||
+		    (snap && (!json_object_is_type(snap, json_type_string) ||
+			      name_check("snapshot",
+					 json_object_get_string(snap)))))
+			return bad("malformed export entry");
+		if (snap)
+			strcpy(e->snapshot, json_object_get_string(snap));
+	}
 	strcpy(e->name, json_object_get_string(name));
 	strcpy(e->volume, json_object_get_string(vol));
 	strcpy(e->proto, json_object_get_string(proto));
 	strcpy(e->listen, json_object_get_string(listen));
-	if (!pool_find_vol(p, e->volume))
+	struct pvol *ev = pool_find_vol(p, e->volume);
+	if (!ev)
 		return bad("an export names a volume that does not exist");
 	json_object *secret;
 	if (json_object_object_get_ex(o, "secret", &secret)) {
@@ -354,6 +487,8 @@ static int decode_export(struct ipstor_pool *p, json_object *o,
 		}
 		e->secret_len = hl / 2;
 	}
+	if (e->snapshot[0] && !vol_find_snap(ev, e->snapshot))
+		return bad("an export names a snapshot that does not exist");
 	size_t n = json_object_array_length(allow);
 	if (n > 256 || !(e->allow = calloc(n ? n : 1, sizeof(char *))))
 		return n > 256 ? bad("export allow list too long") : -ENOMEM;
@@ -422,6 +557,9 @@ int config_decode(struct ipstor_pool *p, const char *text)
 			*tail = v;
 			tail = &v->next;
 		}
+		if (!r && schema >= 2)
+			r = decode_volume_v2(p, json_object_array_get_idx(vols, i),
+					     v);
 		if (r)
 			goto out;
 		for (struct pvol *w = p->vols; w != v; w = w->next)
@@ -430,12 +568,30 @@ int config_decode(struct ipstor_pool *p, const char *text)
 				goto out;
 			}
 	}
+	/* restores in progress, or interrupted */
+	json_object *stg = get(root, "staging", json_type_array);
+	if (schema >= 2 && !stg) {
+		r = bad("staging volume list missing");
+		goto out;
+	}
+	struct pvol **stail = &p->staging;
+	for (size_t i = 0; stg && i < json_object_array_length(stg); i++) {
+		struct pvol *v = NULL;
+		r = decode_volume(p, json_object_array_get_idx(stg, i), &v);
+		if (v) {
+			*stail = v;
+			stail = &v->next;
+		}
+		if (r)
+			goto out;
+	}
 	/* exports came later: a copy without them has none */
 	json_object *exps = get(root, "exports", json_type_array);
 	struct pexport **etail = &p->exports;
 	for (size_t i = 0; exps && i < json_object_array_length(exps); i++) {
 		struct pexport *e = NULL;
-		r = decode_export(p, json_object_array_get_idx(exps, i), &e);
+		r = decode_export(p, json_object_array_get_idx(exps, i),
+				  (int)schema, &e);
 		if (e) {
 			*etail = e;
 			etail = &e->next;

@@ -7,7 +7,9 @@ struct ipstor_pool;
 
 #include <stdint.h>
 
-#define CONFIG_SCHEMA 1
+/* the newest schema this code reads and writes; it writes the oldest one
+ * that can hold the pool (see config_encode) */
+#define CONFIG_SCHEMA 2
 
 /* malloc'd JSON text of the pool's configuration. used: chunks in use per
  * device as they should be recorded (NULL: the live counters). */

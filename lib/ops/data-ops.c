@@ -116,8 +116,13 @@ int ops_data(struct op_call *c, const char *op)
 		return r;
 	if (c->nfds < 1)
 		return ipstor_fail(-EINVAL, "no file descriptor for the data");
-	char ref[2 * IPSTOR_NAME_BUF];
-	snprintf(ref, sizeof(ref), "%s/%s", arg_str_opt(c, "pool"), name);
+	const char *snap = arg_str_opt(c, "snapshot");
+	char ref[3 * IPSTOR_NAME_BUF];
+	snprintf(ref, sizeof(ref), "%s/%s%s%s", arg_str_opt(c, "pool"), name,
+		 snap ? "@" : "", snap ? snap : "");
+	if (writing && snap)
+		return ipstor_fail(-EROFS, "snapshot '%s@%s' is read-only",
+				   name, snap);
 	struct ipstor_pool *p;
 	if ((r = op_pool(c, writing ? IPSTOR_OPEN_RDWR : 0, &p)))
 		return r;
@@ -126,7 +131,8 @@ int ops_data(struct op_call *c, const char *op)
 	if (!buf)
 		r = -ENOMEM;
 	if (!r)
-		r = ipstor_vol_open(p, name, &v);
+		r = snap ? ipstor_snap_open(p, name, snap, &v)
+			 : ipstor_vol_open(p, name, &v);
 	if (!r && writing) {
 		r = do_write(c, v, ref, off, c->fds[0], buf, &total);
 		/* what was written stays written, and durable */

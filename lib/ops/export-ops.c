@@ -15,6 +15,7 @@ static int export_add(struct op_call *c)
 	int r = arg_str(c, "volume", &o.volume);
 	if (r)
 		return r;
+	o.snapshot = arg_str_opt(c, "snapshot");
 	o.proto = arg_str_opt(c, "proto");
 	o.name = arg_str_opt(c, "name");
 	o.listen = arg_str_opt(c, "listen");
@@ -48,8 +49,10 @@ static int export_add(struct op_call *c)
 		o.secret_len = hl / 2;
 	}
 	/* export names are unique on the host: clients name them alone */
-	char other[NAME_LEN_MAX + 1];
-	const char *name = o.name ? o.name : o.volume;
+	char other[NAME_LEN_MAX + 1], defname[2 * NAME_LEN_MAX + 2];
+	snprintf(defname, sizeof(defname), "%s%s%s", o.volume,
+		 o.snapshot ? "@" : "", o.snapshot ? o.snapshot : "");
+	const char *name = o.name ? o.name : defname;
 	if (export_locate(c->ctx, name, other) == 0) {
 		free(allow);
 		return ipstor_fail(-EEXIST,

@@ -6,6 +6,9 @@
  *   pool.show pool.extend pool.destroy pool.check pool.repair pool.dump
  *   vol.create vol.show vol.delete vol.rename vol.resize
  *   vol.write vol.read            (data through fds[0])
+ *   vol.clone
+ *   snap.create snap.show snap.list snap.delete snap.rollback snap.prune
+ *   snap.diff
  *   export.add export.remove export.show export.list
  *   disk.fault disk.heal disk.faults
  */
@@ -126,8 +129,10 @@ static int offline_put(void *data, struct ipstor_pool *p)
 void ipstor_offline_source(struct ipstor_ctx *ctx,
 			   struct ipstor_pool_source *out)
 {
-	*out = (struct ipstor_pool_source){offline_get, offline_put, false,
-					   ctx};
+	*out = (struct ipstor_pool_source){.get = offline_get,
+					   .put = offline_put,
+					   .holds_locks = false,
+					   .data = ctx};
 }
 
 int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
@@ -148,6 +153,10 @@ int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
 		r = ops_pool(&c, op + 5);
 	else if (!strcmp(op, "vol.write") || !strcmp(op, "vol.read"))
 		r = ops_data(&c, op + 4);
+	else if (!strcmp(op, "vol.clone"))
+		r = ops_snap(&c, "clone");
+	else if (!strncmp(op, "snap.", 5))
+		r = ops_snap(&c, op + 5);
 	else if (!strncmp(op, "vol.", 4))
 		r = ops_vol(&c, op + 4);
 	else if (!strncmp(op, "export.", 7))

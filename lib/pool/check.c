@@ -2,7 +2,9 @@
  * only what can be rebuilt from a good copy, never guess. */
 #include "pool.h"
 #include "scan.h"
+#include "../map/addr.h"
 #include "../map/load.h"
+#include "../map/tree.h"
 #include "../state/state.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
@@ -134,6 +136,78 @@ static void check_counters(struct ipstor_pool *p, const uint64_t *recorded,
 	}
 }
 
+/* A chunk mapped twice by one tree would make two virtual chunks one:
+ * never done on purpose (a snapshot shares between trees, not within
+ * one). Each tree is walked in full, with a per-chunk stamp of the last
+ * tree that mapped it. */
+struct alias_walk {
+	struct ipstor_pool *p;
+	struct report *rep;
+	uint32_t **stamp, tree;
+	char obj[200];
+	int found;
+};
+
+static int alias_entry(uint64_t vc, uint64_t phys, void *data)
+{
+	struct alias_walk *A = data;
+	uint32_t *st = &A->stamp[addr_dev(phys)][addr_num(phys)];
+	if (*st != A->tree) {
+		*st = A->tree;
+		return 0;
+	}
+	if (A->found++ < 10) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+			 "data chunk at device %u chunk %" PRIu64
+			 " is mapped twice (again at virtual chunk %" PRIu64
+			 ")",
+			 addr_dev(phys), addr_num(phys), vc);
+		add(A->rep, "error", A->obj, msg, false);
+	}
+	return 0;
+}
+
+static int alias_tree(struct ipstor_pool *p, const struct tree_owner *t,
+		      void *data)
+{
+	struct alias_walk *A = data;
+	(void)p;
+	A->tree++;
+	tree_owner_name(t, A->obj, sizeof(A->obj));
+	return tree_for_each(t->map, 0, UINT64_MAX, alias_entry, A);
+}
+
+static int check_aliases(struct ipstor_pool *p, struct report *rep)
+{
+	struct alias_walk A = {.p = p, .rep = rep};
+	A.stamp = calloc(p->ndevs, sizeof(*A.stamp));
+	int r = A.stamp ? 0 : -ENOMEM;
+	for (uint32_t i = 0; !r && i < p->ndevs; i++)
+		if (!(A.stamp[i] = calloc(p->devs[i].geo.data_chunks,
+					  sizeof(uint32_t))))
+			r = -ENOMEM;
+	if (!r)
+		r = pool_for_each_tree(p, alias_tree, &A);
+	for (uint32_t i = 0; A.stamp && i < p->ndevs; i++)
+		free(A.stamp[i]);
+	free(A.stamp);
+	return r;
+}
+
+static void check_staging(struct ipstor_pool *p, struct report *rep)
+{
+	char obj[200], msg[200];
+	for (struct pvol *v = p->staging; v; v = v->next) {
+		snprintf(obj, sizeof(obj), "staging volume for '%s'", v->name);
+		snprintf(msg, sizeof(msg),
+			 "left by an interrupted restore (%" PRIu64
+			 " chunks mapped); the next read-write open drops it",
+			 v->mapped);
+		add(rep, "notice", obj, msg, true);
+	}
+}
+
 static json_object *finish(struct ipstor_pool *p, struct report *rep,
 			   const char *key)
 {
@@ -216,6 +290,9 @@ int pool_check(struct ipstor_ctx *ctx, const char *name, bool lock,
 		r = maps_load(p, &lr);
 		if (!r && rep.errors == before)
 			check_counters(p, recorded, &rep);
+		if (!r)
+			r = check_aliases(p, &rep);
+		check_staging(p, &rep);
 		free(recorded);
 		if (r) {
 			pool_free(p);

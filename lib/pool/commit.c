@@ -14,6 +14,7 @@
 #include "pool.h"
 #include "../map/addr.h"
 #include "../map/space.h"
+#include "../map/verify.h"
 #include "../md/config.h"
 #include "../util/err.h"
 
@@ -143,6 +144,11 @@ int pool_commit(struct ipstor_pool *p)
 		int r = ctx_dry_run(p->ctx) ? 0 : flush_all(p);
 		pthread_mutex_unlock(&p->commit_lock);
 		return r;
+	}
+	if (p->verify) {
+		char why[256];
+		if (space_verify(p, why, sizeof(why)))
+			ipstor_bug(__FILE__, __LINE__, why);
 	}
 	size_t nw = p->ndirty, len = 0;
 	struct node_write *w = calloc(nw ? nw : 1, sizeof(*w));

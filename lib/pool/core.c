@@ -3,6 +3,7 @@
 #include "../map/tree.h"
 #include "../state/state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +26,72 @@ struct ipstor_pool *pool_alloc(struct ipstor_ctx *ctx)
 	return p;
 }
 
+void psnap_free(struct psnap *s)
+{
+	free(s);
+}
+
 void pvol_free(struct pvol *v)
 {
 	if (!v)
 		return;
+	while (v->snaps) {
+		struct psnap *s = v->snaps;
+		v->snaps = s->next;
+		psnap_free(s);
+	}
 	free(v->stripe_devs);
 	free(v);
+}
+
+struct psnap *vol_find_snap(struct pvol *v, const char *name)
+{
+	for (struct psnap *s = v->snaps; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
+struct psnap *vol_find_snap_uuid(struct pvol *v, const uint8_t uuid[16])
+{
+	for (struct psnap *s = v->snaps; s; s = s->next)
+		if (!memcmp(s->uuid, uuid, 16))
+			return s;
+	return NULL;
+}
+
+int pool_for_each_tree(struct ipstor_pool *p,
+		       int (*fn)(struct ipstor_pool *p,
+				 const struct tree_owner *t, void *data),
+		       void *data)
+{
+	int r = 0;
+	for (struct pvol *v = p->vols; v && !r; v = v->next) {
+		struct tree_owner t = {v, NULL, false, &v->map, &v->mapped,
+				       v->size};
+		r = fn(p, &t, data);
+		for (struct psnap *s = v->snaps; s && !r; s = s->next) {
+			t = (struct tree_owner){v, s, false, &s->map,
+						&s->mapped, s->size};
+			r = fn(p, &t, data);
+		}
+	}
+	for (struct pvol *v = p->staging; v && !r; v = v->next) {
+		struct tree_owner t = {v, NULL, true, &v->map, &v->mapped,
+				       v->size};
+		r = fn(p, &t, data);
+	}
+	return r;
+}
+
+void tree_owner_name(const struct tree_owner *t, char *buf, size_t len)
+{
+	if (t->staging)
+		snprintf(buf, len, "staging volume for '%s'", t->v->name);
+	else if (t->s)
+		snprintf(buf, len, "snapshot '%s@%s'", t->v->name, t->s->name);
+	else
+		snprintf(buf, len, "volume '%s'", t->v->name);
 }
 
 void pexport_free(struct pexport *e)
@@ -68,6 +129,11 @@ void pool_free(struct ipstor_pool *p)
 	while (p->vols) {
 		struct pvol *v = p->vols;
 		p->vols = v->next;
+		pvol_free(v);
+	}
+	while (p->staging) {
+		struct pvol *v = p->staging;
+		p->staging = v->next;
 		pvol_free(v);
 	}
 	while (p->exports) {

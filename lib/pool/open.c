@@ -3,6 +3,7 @@
 #include "../map/load.h"
 #include "../md/config.h"
 #include "../state/state.h"
+#include "../stream/staging.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 
@@ -274,9 +275,14 @@ int ipstor_pool_open(struct ipstor_ctx *ctx, const char *name, unsigned flags,
 	    pool_has_damage(p) &&
 	    (r = pool_repair_copies(p, warn_repair, p)))
 		goto fail;
-	if (rdwr && (r = maps_load(p, NULL)))
+	if ((rdwr || (flags & IPSTOR_OPEN_MAPS)) && (r = maps_load(p, NULL)))
 		goto fail;
 	p->writable = rdwr;
+	p->verify = rdwr && getenv("IPSTOR_DEBUG_VERIFY");
+	/* a restore that never finished: its staging volume goes */
+	if (rdwr && !ctx_dry_run(ctx) && p->staging &&
+	    (r = staging_drop_all(p)))
+		goto fail;
 	*out = p;
 	return 0;
 fail:

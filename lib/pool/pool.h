@@ -35,6 +35,20 @@ struct vmap {
 	struct node *root;  /* resolved once maps load */
 };
 
+/* A snapshot: a frozen reference to a volume's tree (see docs/DESIGN.md,
+ * "Snapshots"). Listed oldest first. */
+struct psnap {
+	char name[NAME_LEN_MAX + 1];
+	uint8_t uuid[16];
+	int64_t created;
+	uint64_t size;	 /* the volume's size when it was taken */
+	struct vmap map;
+	uint64_t mapped; /* chunks mapped */
+	bool received;	 /* made by a restore, from a stream */
+	int open_count;	 /* readers, exports, backups */
+	struct psnap *next;
+};
+
 struct pvol {
 	char name[NAME_LEN_MAX + 1];
 	uint8_t uuid[16];
@@ -48,6 +62,11 @@ struct pvol {
 	struct vmap map;
 	uint64_t mapped; /* chunks mapped */
 	int open_count;
+	struct psnap *snaps; /* oldest first */
+	/* a clone: the volume and snapshot it was made from (informational:
+	 * sharing is counted, so neither needs to survive it) */
+	bool has_origin;
+	uint8_t origin_vol[16], origin_snap[16];
 	struct pvol *next;
 };
 
@@ -58,6 +77,7 @@ struct pexport {
 	char volume[NAME_LEN_MAX + 1];
 	char proto[8];
 	char listen[80];
+	char snapshot[NAME_LEN_MAX + 1]; /* "": the volume itself */
 	char **allow; /* CIDRs */
 	size_t nallow;
 	bool read_only;
@@ -96,9 +116,13 @@ struct ipstor_pool {
 	uint32_t ndevs;
 	struct pvol *vols;
 	struct pexport *exports;
+	/* staging volumes of restores in progress (or interrupted: dropped
+	 * at the next read-write open); name is the target volume's */
+	struct pvol *staging;
 
 	bool writable;
 	bool maps_loaded;
+	bool verify; /* IPSTOR_DEBUG_VERIFY: check the accounting at commit */
 	bool config_dirty;
 	int broken; /* a commit failed half-way: no more writes */
 	bool destroyed;
@@ -130,6 +154,27 @@ static inline uint64_t chunk_offset(const struct pdev *d, uint64_t chunk)
 
 struct pvol *pool_find_vol(struct ipstor_pool *p, const char *name);
 uint64_t vol_nchunks(const struct ipstor_pool *p, uint64_t size);
+struct psnap *vol_find_snap(struct pvol *v, const char *name);
+struct psnap *vol_find_snap_uuid(struct pvol *v, const uint8_t uuid[16]);
+void psnap_free(struct psnap *s);
+
+/* Every tree of the pool: each volume, then its snapshots, then the
+ * staging volumes. s is NULL for a volume's own tree; staging tells a
+ * staging volume. A non-zero return stops the walk and is returned. */
+struct tree_owner {
+	struct pvol *v;
+	struct psnap *s;
+	bool staging;
+	struct vmap *map;
+	uint64_t *mapped;
+	uint64_t size;
+};
+int pool_for_each_tree(struct ipstor_pool *p,
+		       int (*fn)(struct ipstor_pool *p,
+				 const struct tree_owner *t, void *data),
+		       void *data);
+/* "volume 'db'", "snapshot 'db@mon'", "staging volume for 'db'" */
+void tree_owner_name(const struct tree_owner *t, char *buf, size_t len);
 
 /* pool/alloc.c: new structs */
 struct ipstor_pool *pool_alloc(struct ipstor_ctx *ctx);

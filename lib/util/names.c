@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 int name_check(const char *what, const char *name)
@@ -29,4 +30,20 @@ int name_check(const char *what, const char *name)
 					   what, name);
 	}
 	return 0;
+}
+
+int export_name_check(const char *name)
+{
+	const char *at = strchr(name, '@');
+	if (!at)
+		return name_check("export", name);
+	if (strlen(name) > NAME_LEN_MAX)
+		return ipstor_fail(-EINVAL,
+				   "export name '%.20s...' is longer than %d "
+				   "characters",
+				   name, NAME_LEN_MAX);
+	char head[NAME_LEN_MAX + 1];
+	snprintf(head, sizeof(head), "%.*s", (int)(at - name), name);
+	int r = name_check("export", head);
+	return r ? r : name_check("export", at + 1);
 }

@@ -11,4 +11,8 @@
  * with a message naming 'what' ("pool", "volume"). */
 int name_check(const char *what, const char *name);
 
+/* An export name: a name, or NAME@NAME (the default name of a snapshot's
+ * export), at most NAME_LEN_MAX characters in all. */
+int export_name_check(const char *name);
+
 #endif

@@ -82,6 +82,47 @@ int vol_prepare_chunk(struct ipstor_pool *p, struct pvol *v, uint64_t vc,
 
 /* ---- open / close --------------------------------------------------- */
 
+struct ipstor_vol *vol_handle_new(struct ipstor_pool *p, struct pvol *v)
+{
+	struct ipstor_vol *vol = calloc(1, sizeof(*vol));
+	if (vol) {
+		vol->p = p;
+		vol->v = v;
+		v->open_count++;
+	}
+	return vol;
+}
+
+int ipstor_snap_open(struct ipstor_pool *p, const char *name,
+		     const char *snap, struct ipstor_vol **out)
+{
+	int r = 0;
+	pthread_rwlock_wrlock(&p->md_lock);
+	if (!p->maps_loaded)
+		r = maps_load(p, NULL);
+	struct pvol *v = r ? NULL : pool_find_vol(p, name);
+	struct psnap *s = v ? vol_find_snap(v, snap) : NULL;
+	if (!r && !v)
+		r = ipstor_fail(-ENOENT, "volume '%s' not found in pool '%s'",
+				name, p->name);
+	else if (!r && !s)
+		r = ipstor_fail(-ENOENT, "snapshot '%s@%s' not found in pool "
+					 "'%s'",
+				name, snap, p->name);
+	struct ipstor_vol *vol = NULL;
+	if (!r && !(vol = calloc(1, sizeof(*vol))))
+		r = -ENOMEM;
+	if (!r) {
+		vol->p = p;
+		vol->v = v;
+		vol->s = s;
+		s->open_count++;
+		*out = vol;
+	}
+	pthread_rwlock_unlock(&p->md_lock);
+	return r;
+}
+
 int ipstor_vol_open(struct ipstor_pool *p, const char *name,
 		    struct ipstor_vol **out)
 {
@@ -111,33 +152,46 @@ void ipstor_vol_close(struct ipstor_vol *vol)
 	if (!vol)
 		return;
 	pthread_rwlock_wrlock(&vol->p->md_lock);
-	vol->v->open_count--;
+	if (vol->s)
+		vol->s->open_count--;
+	else
+		vol->v->open_count--;
 	pthread_rwlock_unlock(&vol->p->md_lock);
 	free(vol);
 }
 
 uint64_t ipstor_vol_size(const struct ipstor_vol *vol)
 {
-	return vol->v->size;
+	return vol->s ? vol->s->size : vol->v->size;
+}
+
+bool ipstor_vol_read_only(const struct ipstor_vol *vol)
+{
+	return vol->s != NULL;
 }
 
 /* ---- requests ------------------------------------------------------- */
 
 static int check_range(struct ipstor_vol *vol, uint64_t len, uint64_t off)
 {
-	uint64_t size = vol->v->size;
+	uint64_t size = ipstor_vol_size(vol);
 	if (off > size || len > size - off)
 		return ipstor_fail(-EINVAL,
 				   "range %llu+%llu lies beyond the end of "
-				   "volume '%s'",
+				   "%s '%s%s%s'",
 				   (unsigned long long)off,
-				   (unsigned long long)len, vol->v->name);
+				   (unsigned long long)len, vol_kind(vol),
+				   vol->v->name, vol->s ? "@" : "",
+				   vol->s ? vol->s->name : "");
 	return 0;
 }
 
 static int check_writable(struct ipstor_vol *vol)
 {
 	struct ipstor_pool *p = vol->p;
+	if (vol->s)
+		return ipstor_fail(-EROFS, "snapshot '%s@%s' is read-only",
+				   vol->v->name, vol->s->name);
 	if (!p->writable)
 		return ipstor_fail(-EROFS, "pool '%s' is open read-only",
 				   p->name);
@@ -167,12 +221,13 @@ static struct piece piece_at(const struct ipstor_pool *p, uint64_t off,
 
 /* *exclusive: mapped, and only here, so it may be written in place.
  * *fresh (may be NULL): the mapping is not committed yet. */
-static uint64_t lookup(struct ipstor_pool *p, struct pvol *v, uint64_t vc,
-		       bool *exclusive, bool *fresh)
+static uint64_t lookup(struct ipstor_vol *vol, uint64_t vc, bool *exclusive,
+		       bool *fresh)
 {
+	struct ipstor_pool *p = vol->p;
 	bool sh;
 	pthread_rwlock_rdlock(&p->md_lock);
-	uint64_t phys = tree_lookup(&v->map, vc, &sh, fresh);
+	uint64_t phys = tree_lookup(vol_map(vol), vc, &sh, fresh);
 	*exclusive = phys && !sh && space_data_refs(p, phys) == 1;
 	pthread_rwlock_unlock(&p->md_lock);
 	return phys;
@@ -190,7 +245,7 @@ int ipstor_vol_pread(struct ipstor_vol *vol, void *buf, size_t len,
 	while (len && !r) {
 		struct piece pc = piece_at(p, off, len);
 		bool excl;
-		uint64_t phys = lookup(p, vol->v, pc.vc, &excl, NULL);
+		uint64_t phys = lookup(vol, pc.vc, &excl, NULL);
 		if (!phys) {
 			memset(dst, 0, pc.len);
 		} else {
@@ -256,7 +311,7 @@ static int write_piece(struct ipstor_vol *vol, struct piece pc,
 {
 	struct ipstor_pool *p = vol->p;
 	bool excl, fresh, whole = pc.len == p->chunk_size;
-	uint64_t phys = lookup(p, vol->v, pc.vc, &excl, &fresh);
+	uint64_t phys = lookup(vol, pc.vc, &excl, &fresh);
 	int r;
 	if (!excl) {
 		if ((r = vol_prepare_chunk(p, vol->v, pc.vc, whole, &phys)))
@@ -318,7 +373,7 @@ static int trim_piece(struct ipstor_vol *vol, struct piece pc,
 		return unmap_piece(vol, pc.vc);
 	}
 	bool excl;
-	uint64_t phys = lookup(p, vol->v, pc.vc, &excl, NULL);
+	uint64_t phys = lookup(vol, pc.vc, &excl, NULL);
 	if (!excl)
 		return 0;
 	struct pdev *d = &p->devs[addr_dev(phys)];
@@ -346,7 +401,7 @@ static int zero_piece(struct ipstor_vol *vol, struct piece pc,
 		return unmap_piece(vol, pc.vc);
 	}
 	bool excl;
-	uint64_t phys = lookup(p, vol->v, pc.vc, &excl, NULL);
+	uint64_t phys = lookup(vol, pc.vc, &excl, NULL);
 	if (!phys && !(flags & IPSTOR_IO_NO_HOLE))
 		return 0; /* a hole already reads as zeroes */
 	int r;
@@ -419,7 +474,7 @@ int ipstor_vol_block_status(struct ipstor_vol *vol, uint64_t off,
 	uint64_t vc0 = off >> p->chunk_shift;
 	uint64_t vc1 = (end + p->chunk_size - 1) >> p->chunk_shift;
 	pthread_rwlock_rdlock(&p->md_lock);
-	r = tree_for_each(&vol->v->map, vc0, vc1, collect_run, &e);
+	r = tree_for_each(vol_map(vol), vc0, vc1, collect_run, &e);
 	pthread_rwlock_unlock(&p->md_lock);
 	if (r < 0) {
 		free(e.runs);

@@ -101,3 +101,32 @@ int ipstor_vol_locate(struct ipstor_ctx *ctx, const char *ref,
 	strcpy(vol, ref);
 	return 0;
 }
+
+int ipstor_ref_locate(struct ipstor_ctx *ctx, const char *ref,
+		      char pool[IPSTOR_NAME_BUF], char vol[IPSTOR_NAME_BUF],
+		      char snap[IPSTOR_NAME_BUF])
+{
+	const char *at = strchr(ref, '@');
+	if (!at)
+		return snap ? (snap[0] = '\0', ipstor_vol_locate(ctx, ref, pool, vol))
+			    : ipstor_vol_locate(ctx, ref, pool, vol);
+	if (!snap)
+		return ipstor_fail(-EINVAL,
+				   "'%s' names a snapshot; a volume is "
+				   "expected here",
+				   ref);
+	char part[2 * IPSTOR_NAME_BUF + 2];
+	size_t n = (size_t)(at - ref);
+	if (n == 0 || n >= sizeof(part) || !at[1] || strchr(at + 1, '@'))
+		return ipstor_fail(-EINVAL,
+				   "invalid snapshot reference '%s' "
+				   "([POOL/]VOL@SNAP)",
+				   ref);
+	memcpy(part, ref, n);
+	part[n] = '\0';
+	int r = name_check("snapshot", at + 1);
+	if (r || (r = ipstor_vol_locate(ctx, part, pool, vol)))
+		return r;
+	strcpy(snap, at + 1);
+	return 0;
+}

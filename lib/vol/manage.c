@@ -289,6 +289,16 @@ int ipstor_vol_delete(struct ipstor_pool *p, const char *name)
 					   "remove the export first",
 					   name, e->name);
 		}
+	if (v->snaps) {
+		int n = 0;
+		for (struct psnap *s = v->snaps; s; s = s->next)
+			n++;
+		pthread_rwlock_unlock(&p->md_lock);
+		return ipstor_fail(-EBUSY,
+				   "volume '%s' has %d snapshot%s; delete them "
+				   "first (ipstor snap prune %s --keep 0)",
+				   name, n, n == 1 ? "" : "s", name);
+	}
 	tree_drop(p, &v->map);
 	for (struct pvol **pp = &p->vols; *pp; pp = &(*pp)->next)
 		if (*pp == v) {
@@ -430,6 +440,34 @@ json_object *vol_describe_json(struct ipstor_pool *p, struct pvol *v)
 							   sizeof(t))));
 	json_object_object_add(o, "owner_generation",
 			       json_object_new_int64((int64_t)v->owner_generation));
+	int64_t nsnaps = 0;
+	for (struct psnap *s = v->snaps; s; s = s->next)
+		nsnaps++;
+	json_object_object_add(o, "snapshots", json_object_new_int64(nsnaps));
+	/* a clone's origin, by UUID: names may have changed or be gone */
+	json_object *origin = NULL;
+	if (v->has_origin) {
+		char ov[UUID_STR_LEN], os[UUID_STR_LEN], ref[160];
+		uuid_format(v->origin_vol, ov);
+		uuid_format(v->origin_snap, os);
+		origin = json_object_new_object();
+		const struct pvol *w = p->vols;
+		while (w && memcmp(w->uuid, v->origin_vol, 16))
+			w = w->next;
+		const struct psnap *s = w ? w->snaps : NULL;
+		while (s && memcmp(s->uuid, v->origin_snap, 16))
+			s = s->next;
+		if (w && s)
+			snprintf(ref, sizeof(ref), "%s@%s", w->name, s->name);
+		json_object_object_add(
+			origin, "snapshot",
+			w && s ? json_object_new_string(ref) : NULL);
+		json_object_object_add(origin, "volume_uuid",
+				       json_object_new_string(ov));
+		json_object_object_add(origin, "snapshot_uuid",
+				       json_object_new_string(os));
+	}
+	json_object_object_add(o, "origin", origin);
 	return o;
 }
 

@@ -7,10 +7,28 @@
 
 #include "../pool/pool.h"
 
+/* An open volume, or an open snapshot of one (s set: read-only, its own
+ * map and size). The data path (io.c) reads through vol_map() and
+ * vol_size() and never writes a snapshot. */
 struct ipstor_vol {
 	struct ipstor_pool *p;
 	struct pvol *v;
+	struct psnap *s;
 };
+
+static inline struct vmap *vol_map(const struct ipstor_vol *vol)
+{
+	return vol->s ? &vol->s->map : &vol->v->map;
+}
+
+static inline const char *vol_kind(const struct ipstor_vol *vol)
+{
+	return vol->s ? "snapshot" : "volume";
+}
+
+/* Open a handle on a pvol the caller found (a staging volume, say);
+ * md_lock held exclusively. */
+struct ipstor_vol *vol_handle_new(struct ipstor_pool *p, struct pvol *v);
 
 /* Give virtual chunk vc of v an exclusive, mapped physical chunk (fresh
  * and zeroed, or a copy of the shared one unless 'whole' says the caller

@@ -29,7 +29,9 @@ static bool is_read_only_op(const char *op)
 	return !strcmp(op, "pool.show") || !strcmp(op, "pool.check") ||
 	       !strcmp(op, "pool.dump") || !strcmp(op, "vol.show") ||
 	       !strcmp(op, "vol.read") || !strcmp(op, "export.show") ||
-	       !strcmp(op, "export.list") || !strcmp(op, "disk.faults");
+	       !strcmp(op, "export.list") || !strcmp(op, "disk.faults") ||
+	       !strcmp(op, "snap.show") || !strcmp(op, "snap.list") ||
+	       !strcmp(op, "snap.diff");
 }
 
 static json_object *status(struct worker *w)

@@ -37,7 +37,8 @@ struct wexport {
 	char name[NAME_LEN_MAX + 1];
 	char pool[NAME_LEN_MAX + 1];
 	char volume[NAME_LEN_MAX + 1];
-	char description[2 * NAME_LEN_MAX + 2];
+	char snapshot[NAME_LEN_MAX + 1]; /* "": the volume itself */
+	char description[3 * NAME_LEN_MAX + 3];
 	char listen[80];
 	bool udp;
 	struct cidr *allow;
@@ -138,7 +139,7 @@ static int nbd_list(void *data,
 {
 	struct listener *l = data;
 	/* copy, then emit without the lock: emit writes to the network */
-	char names[64][NAME_LEN_MAX + 1], descs[64][2 * NAME_LEN_MAX + 2];
+	char names[64][NAME_LEN_MAX + 1], descs[64][3 * NAME_LEN_MAX + 3];
 	int n = 0;
 	pthread_mutex_lock(&l->ex->lock);
 	for (struct wexport *e = l->ex->list; e && n < 64; e = e->next)
@@ -442,10 +443,11 @@ static int wexport_new(struct ipstor_pool *p, const struct pexport *pe,
 	snprintf(e->name, sizeof(e->name), "%s", pe->name);
 	snprintf(e->pool, sizeof(e->pool), "%s", p->name);
 	snprintf(e->volume, sizeof(e->volume), "%s", pe->volume);
-	snprintf(e->description, sizeof(e->description), "%s/%s", p->name,
-		 pe->volume);
+	snprintf(e->snapshot, sizeof(e->snapshot), "%s", pe->snapshot);
+	snprintf(e->description, sizeof(e->description), "%s/%s%s%s", p->name,
+		 pe->volume, pe->snapshot[0] ? "@" : "", pe->snapshot);
 	snprintf(e->listen, sizeof(e->listen), "%s", pe->listen);
-	e->read_only = pe->read_only;
+	e->read_only = pe->read_only || pe->snapshot[0];
 	e->udp = !strcmp(pe->proto, "udp");
 	if (pe->secret_len) {
 		if (!(e->secret = malloc(pe->secret_len))) {
@@ -465,6 +467,7 @@ static int wexport_new(struct ipstor_pool *p, const struct pexport *pe,
 static bool same_export(const struct wexport *a, const struct wexport *b)
 {
 	if (strcmp(a->pool, b->pool) || strcmp(a->volume, b->volume) ||
+	    strcmp(a->snapshot, b->snapshot) ||
 	    strcmp(a->listen, b->listen) || a->read_only != b->read_only ||
 	    a->nallow != b->nallow || a->udp != b->udp ||
 	    a->secret_len != b->secret_len ||
@@ -506,7 +509,9 @@ static void export_remove(struct exports *ex, struct wexport *e)
 static int export_add(struct exports *ex, struct ipstor_pool *p,
 		      struct wexport *e)
 {
-	int r = ipstor_vol_open(p, e->volume, &e->vol);
+	int r = e->snapshot[0] ? ipstor_snap_open(p, e->volume, e->snapshot,
+						  &e->vol)
+			       : ipstor_vol_open(p, e->volume, &e->vol);
 	if (r)
 		return r;
 	struct listener *l = NULL;
@@ -599,6 +604,36 @@ int exports_reconcile(struct worker *w)
 	return first;
 }
 
+/* The volume's content is being replaced (rollback, restore): its
+ * clients go (each gets the replies to what it sent, as when an export is
+ * removed), and come back to the new content once reconciled. Exports of
+ * its snapshots are not affected. */
+int exports_quiesce(void *data, struct ipstor_pool *p, const char *vol,
+		    bool begin)
+{
+	struct worker *w = data;
+	struct exports *ex = w->exports;
+	if (!ex)
+		return 0;
+	if (!begin)
+		return exports_reconcile(w);
+	for (;;) {
+		struct wexport *e;
+		pthread_mutex_lock(&ex->lock);
+		for (e = ex->list; e; e = e->next)
+			if (!strcmp(e->pool, p->name) &&
+			    !strcmp(e->volume, vol) && !e->snapshot[0])
+				break;
+		pthread_mutex_unlock(&ex->lock);
+		if (!e)
+			return 0;
+		wlog(w, "nbd: disconnecting the clients of '%s': its volume "
+			"is being replaced",
+		     e->name);
+		export_remove(ex, e);
+	}
+}
+
 int exports_start(struct worker *w)
 {
 	struct exports *ex = calloc(1, sizeof(*ex));
@@ -646,6 +681,10 @@ json_object *exports_json(struct worker *w)
 		json_object_object_add(o, "pool", json_object_new_string(e->pool));
 		json_object_object_add(o, "volume",
 				       json_object_new_string(e->volume));
+		json_object_object_add(o, "snapshot",
+				       e->snapshot[0]
+					       ? json_object_new_string(e->snapshot)
+					       : NULL);
 		json_object_object_add(o, "proto", json_object_new_string(
 						   e->udp ? "udp" : "nbd"));
 		json_object_object_add(o, "listen",

@@ -83,7 +83,11 @@ static int source_put(void *data, struct ipstor_pool *p)
 
 void worker_source(struct worker *w, struct ipstor_pool_source *out)
 {
-	*out = (struct ipstor_pool_source){source_get, source_put, true, w};
+	*out = (struct ipstor_pool_source){.get = source_get,
+					   .put = source_put,
+					   .holds_locks = true,
+					   .data = w,
+					   .quiesce = exports_quiesce};
 }
 
 static int open_visit(struct ipstor_pool *p, void *data)

@@ -52,6 +52,9 @@ int exports_start(struct worker *w);
 /* Bring served exports in line with the pools' metadata. */
 int exports_reconcile(struct worker *w);
 void exports_stop(struct worker *w);
+/* The pool source's quiesce (see ipstor.h): data is the worker. */
+int exports_quiesce(void *data, struct ipstor_pool *p, const char *vol,
+		    bool begin);
 struct json_object *exports_json(struct worker *w);
 
 #endif
