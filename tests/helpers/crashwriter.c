@@ -5,6 +5,8 @@
  *                                          delete volumes forever
  *   crashwriter verify POOL/VOL LOG        check every block against LOG
  *   crashwriter fua-then-die POOL/VOL      see do_fua_then_die
+ *   crashwriter verify-gens POOL/VOL GENLOG SNAPLOG
+ *                                          see do_verify_gens
  *   crashwriter write-then-die POOL/VOL    see do_write_then_die
  *
  * Before each operation the writer appends what it is about to do to LOG
@@ -585,8 +587,122 @@ static int do_write_then_die(const char *ref)
 	return 1;
 }
 
+/* ---- snapshots taken while NBD writes ran (nbdwriter gens) ---------- */
+
+struct gen {
+	uint64_t block, gen, issued, acked;
+};
+
+static int cmp_gen(const void *a, const void *b)
+{
+	const struct gen *x = a, *y = b;
+	if (x->block != y->block)
+		return x->block < y->block ? -1 : 1;
+	return x->gen < y->gen ? -1 : x->gen > y->gen;
+}
+
+/* Each snapshot (SNAPLOG: "name started_ns returned_ns") must hold, in
+ * every block, a generation acknowledged before the snapshot started (the
+ * newest such one) or a later one issued before it returned (in flight
+ * across it), zeroes only if no write to the block was acknowledged
+ * before it started, and never a torn or foreign block. */
+static int do_verify_gens(const char *ref, const char *genlog,
+			  const char *snaplog)
+{
+	FILE *f = fopen(genlog, "r");
+	if (!f)
+		return 2;
+	size_t n = 0, cap = 0;
+	struct gen *g = NULL;
+	unsigned long long a, b, c, d;
+	while (fscanf(f, "G %llu %llu %llu %llu\n", &a, &b, &c, &d) == 4) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4096;
+			g = realloc(g, cap * sizeof(*g));
+		}
+		g[n++] = (struct gen){a, b, c, d};
+	}
+	fclose(f);
+	qsort(g, n, sizeof(*g), cmp_gen);
+
+	struct ipstor_ctx *ctx;
+	struct ipstor_pool *p;
+	struct ipstor_vol *v;
+	if (open_vol(ref, 0, &ctx, &p, &v))
+		return 2;
+	uint64_t nblocks = ipstor_vol_size(v) / BLK;
+	size_t *first = calloc(nblocks + 1, sizeof(size_t));
+	for (uint64_t k = 0, i = 0; k <= nblocks; k++) {
+		while (i < n && g[i].block < k)
+			i++;
+		first[k] = i; /* g[first[k] .. first[k+1]) are block k's */
+	}
+	FILE *sl = fopen(snaplog, "r");
+	char name[IPSTOR_NAME_BUF];
+	int bad = 0, nsnap = 0;
+	uint64_t across = 0, zeroes = 0;
+	uint8_t *buf = malloc(1 << 20);
+	while (sl && fscanf(sl, "%63s %llu %llu\n", name, &a, &b) == 3) {
+		struct ipstor_vol *sv;
+		if (ipstor_snap_open(p, vol_name, name, &sv)) {
+			fprintf(stderr, "%s\n", ipstor_last_error());
+			bad++;
+			continue;
+		}
+		nsnap++;
+		for (uint64_t k = 0; k < nblocks; k++) {
+			uint8_t *blk = buf + k % 256 * BLK;
+			if (k % 256 == 0 &&
+			    ipstor_vol_pread(sv, buf, 256 * BLK, k * BLK)) {
+				bad++;
+				break;
+			}
+			int64_t val = block_value(blk, k);
+			uint64_t last = 0; /* newest acknowledged before a */
+			bool ok = false;
+			for (size_t i = first[k]; i < first[k + 1]; i++)
+				if (g[i].acked < a)
+					last = g[i].gen;
+			if (val == 0)
+				ok = last == 0;
+			for (size_t i = first[k]; val > 0 && i < first[k + 1];
+			     i++)
+				if (g[i].gen == (uint64_t)val)
+					ok = g[i].gen >= last && g[i].issued < b;
+			across += ok && val > 0 && (uint64_t)val != last;
+			zeroes += ok && val == 0;
+			if (!ok && bad++ < 10)
+				fprintf(stderr,
+					"snapshot '%s' block %llu: holds %s%lld; "
+					"the newest write acknowledged before it "
+					"was %llu\n",
+					name, (unsigned long long)k,
+					val < 0 ? "a torn or foreign block "
+						: "generation ",
+					(long long)val, (unsigned long long)last);
+		}
+		ipstor_vol_close(sv);
+	}
+	if (sl)
+		fclose(sl);
+	printf("verified %d snapshots of %llu blocks against %zu writes: %d "
+	       "bad; %llu blocks held a write in flight across the "
+	       "snapshot, %llu still zeroes\n",
+	       nsnap, (unsigned long long)nblocks, n, bad,
+	       (unsigned long long)across, (unsigned long long)zeroes);
+	free(buf);
+	free(first);
+	free(g);
+	ipstor_vol_close(v);
+	ipstor_pool_close(p);
+	ipstor_ctx_free(ctx);
+	return bad || !nsnap ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "verify-gens"))
+		return do_verify_gens(argv[2], argv[3], argv[4]);
 	if (argc == 3 && !strcmp(argv[1], "fua-then-die"))
 		return do_fua_then_die(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "write-then-die"))
@@ -596,6 +712,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "verify"))
 		return do_verify(argv[2], argv[3]);
 	fprintf(stderr, "usage: crashwriter write POOL/VOL LOG SEED\n"
+			"       crashwriter verify-gens POOL/VOL GENLOG SNAPLOG\n"
 			"       crashwriter verify POOL/VOL LOG\n"
 			"       crashwriter fua-then-die POOL/VOL\n"
 			"       crashwriter write-then-die POOL/VOL\n");

@@ -12,9 +12,12 @@ load ../helpers/common
 setup() {
 	common_setup
 	[ -x "$HELPERS/nbdwriter" ] || skip "nbdwriter not built (libnbd-dev missing)"
-	mkpool p 96M 64M
-	# 16 MiB, 64 KiB chunks: 4096 blocks, every chunk copied many times
-	ipstor vol create p/v --size 16M --thin >/dev/null
+	# 4 MiB, 64 KiB chunks: 1024 blocks and 64 chunks, all rewritten
+	# between two snapshots, so each of the 60 holds 4 MiB of its own
+	mkdev a.img 192M
+	mkdev b.img 160M
+	ipstor pool create p "$D/a.img" "$D/b.img" --chunk-size 64K >/dev/null
+	ipstor vol create p/v --size 4M --thin >/dev/null
 	PORT=$(free_port)
 	ipstor export add p/v --listen "127.0.0.1:$PORT" >/dev/null
 	ipstor server start >/dev/null
@@ -42,12 +45,11 @@ now_ns() { date +%s%N; }
 	done
 	rc=0
 	wait "$wpid" || rc=$?
-	[ "$rc" = 0 ]
-	[ ! -s "$D/writer.err" ]
+	[ "$rc" = 0 ] && [ ! -s "$D/writer.err" ] || { echo "writer: $rc"; cat "$D/writer.err"; false; }
 	stop_worker
 	[ "$(wc -l <"$D/snaps")" = 60 ]
 	run -0 "$HELPERS/crashwriter" verify-gens p/v "$D/gens" "$D/snaps"
-	echo "$output"
+	echo "$output" >&3
 	# the writes really raced the snapshots
 	[[ $output =~ ([0-9]+)\ blocks\ held\ a\ write\ in\ flight ]]
 	[ "${BASH_REMATCH[1]}" -gt 0 ]
