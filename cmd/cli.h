@@ -190,5 +190,9 @@ int cmd_attach(struct cli *c, int argc, const char **argv);
 int cmd_detach(struct cli *c, int argc, const char **argv);
 extern const struct cmd bench_commands[];
 extern const struct cmd snap_commands[];
+/* backup.c: the top-level backup and restore commands */
+int cmd_backup(struct cli *c, int argc, const char **argv);
+int cmd_restore(struct cli *c, int argc, const char **argv);
+extern const struct poptOption backup_opts[], restore_opts[];
 
 #endif

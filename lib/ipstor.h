@@ -198,6 +198,39 @@ int ipstor_snap_list_all(struct ipstor_ctx *ctx, struct json_object **out);
 int ipstor_vol_clone(struct ipstor_pool *pool, const char *vol,
 		     const char *snap, const char *newname);
 
+/* ---- backup streams (man/ipstor-stream.5.scd) ---------------------- */
+
+/* Progress of a backup or a restore: 'done' of 'total' bytes of the
+ * volume covered, 'bytes' of stream written or read so far. Called often;
+ * throttle in the callback. */
+typedef void (*ipstor_progress_fn)(uint64_t done, uint64_t total,
+				   uint64_t bytes, void *arg);
+
+/* Write a stream of snapshot vol@snap to fd: all of it, or with 'from'
+ * (an older snapshot of the same volume) only what changed since. The
+ * snapshots are held open meanwhile (they cannot be deleted); the volume
+ * stays online. */
+int ipstor_backup(struct ipstor_pool *pool, const char *vol, const char *snap,
+		  const char *from, int fd, ipstor_progress_fn fn, void *arg);
+
+/* Restoring a stream is two steps, so that whoever serves the target can
+ * let go of it between them (see ipstor_pool_source.quiesce):
+ * ipstor_restore_stage() reads the whole stream from fd into a staging
+ * volume, verifying it (the target is not touched); then
+ * ipstor_restore_finish() swaps it in and commits, or
+ * ipstor_restore_abort() drops it. Both free the handle. A full stream
+ * creates vol (which must not exist); an incremental one applies to vol,
+ * which must have the stream's base snapshot and no change since. Either
+ * way the stream's snapshot is recorded on vol, with its UUID. */
+struct ipstor_restore;
+int ipstor_restore_stage(struct ipstor_pool *pool, const char *vol, int fd,
+			 ipstor_progress_fn fn, void *arg,
+			 struct ipstor_restore **out);
+/* Does the restore replace an existing volume's content? */
+bool ipstor_restore_replaces(const struct ipstor_restore *rs);
+int ipstor_restore_finish(struct ipstor_restore *rs);
+void ipstor_restore_abort(struct ipstor_restore *rs);
+
 /* ---- data path ----------------------------------------------------- */
 
 enum ipstor_io_flags {

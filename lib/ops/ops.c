@@ -9,6 +9,7 @@
  *   vol.clone
  *   snap.create snap.show snap.list snap.delete snap.rollback snap.prune
  *   snap.diff
+ *   snap.backup snap.restore      (streams through fds[0])
  *   export.add export.remove export.show export.list
  *   disk.fault disk.heal disk.faults
  */
@@ -155,6 +156,8 @@ int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
 		r = ops_data(&c, op + 4);
 	else if (!strcmp(op, "vol.clone"))
 		r = ops_snap(&c, "clone");
+	else if (!strcmp(op, "snap.backup") || !strcmp(op, "snap.restore"))
+		r = ops_stream(&c, op + 5);
 	else if (!strncmp(op, "snap.", 5))
 		r = ops_snap(&c, op + 5);
 	else if (!strncmp(op, "vol.", 4))

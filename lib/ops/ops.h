@@ -38,5 +38,6 @@ int ops_data(struct op_call *c, const char *op);
 int ops_export(struct op_call *c, const char *op);
 int ops_disk(struct op_call *c, const char *op);
 int ops_snap(struct op_call *c, const char *op);
+int ops_stream(struct op_call *c, const char *op);
 
 #endif

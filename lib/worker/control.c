@@ -13,9 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+__thread bool worker_admin_held;
+
 static bool is_data_op(const char *op)
 {
-	return !strcmp(op, "vol.write") || !strcmp(op, "vol.read");
+	return !strcmp(op, "vol.write") || !strcmp(op, "vol.read") ||
+	       !strcmp(op, "snap.backup") || !strcmp(op, "snap.restore");
 }
 
 static bool changes_exports(const char *op)
@@ -31,7 +34,7 @@ static bool is_read_only_op(const char *op)
 	       !strcmp(op, "vol.read") || !strcmp(op, "export.show") ||
 	       !strcmp(op, "export.list") || !strcmp(op, "disk.faults") ||
 	       !strcmp(op, "snap.show") || !strcmp(op, "snap.list") ||
-	       !strcmp(op, "snap.diff");
+	       !strcmp(op, "snap.diff") || !strcmp(op, "snap.backup");
 }
 
 static json_object *status(struct worker *w)
@@ -100,8 +103,10 @@ static int run(struct worker *w, const char *op, json_object *args,
 				   "--dry-run is not available while the "
 				   "worker serves the pools");
 	bool admin = !is_data_op(op);
-	if (admin)
+	if (admin) {
 		pthread_mutex_lock(&w->admin);
+		worker_admin_held = true;
+	}
 	int r = ipstor_op_run(w->ctx, &w->source, op, args, fds, nfds, res);
 	if (admin && changes_exports(op)) {
 		int e = exports_reconcile(w);
@@ -110,8 +115,10 @@ static int run(struct worker *w, const char *op, json_object *args,
 		else if (!r && e)
 			r = e;
 	}
-	if (admin)
+	if (admin) {
+		worker_admin_held = false;
 		pthread_mutex_unlock(&w->admin);
+	}
 	return r;
 }
 

@@ -613,10 +613,23 @@ int exports_quiesce(void *data, struct ipstor_pool *p, const char *vol,
 {
 	struct worker *w = data;
 	struct exports *ex = w->exports;
+	/* a data operation (restore) takes the management lock for the
+	 * swap; a management one (rollback) holds it already */
+	static __thread bool locked;
 	if (!ex)
 		return 0;
-	if (!begin)
-		return exports_reconcile(w);
+	if (!begin) {
+		int r = exports_reconcile(w);
+		if (locked) {
+			worker_admin_held = locked = false;
+			pthread_mutex_unlock(&w->admin);
+		}
+		return r;
+	}
+	if (!worker_admin_held) {
+		pthread_mutex_lock(&w->admin);
+		worker_admin_held = locked = true;
+	}
 	for (;;) {
 		struct wexport *e;
 		pthread_mutex_lock(&ex->lock);

@@ -40,7 +40,9 @@ int worker_open_all(struct worker *w);
 void worker_close_all(struct worker *w);
 struct json_object *worker_pools_json(struct worker *w);
 
-/* control.c: one control connection, on its own thread */
+/* control.c: one control connection, on its own thread. The thread
+ * running a management operation holds w->admin (worker_admin_held). */
+extern __thread bool worker_admin_held;
 void *control_thread(void *arg);
 struct control_conn {
 	struct worker *w;
