@@ -2,7 +2,7 @@
  * to and from files and pipes. The stream itself is the only thing a
  * backup writes to standard output; messages then go nowhere but errors,
  * to standard error. A progress line is drawn on standard error when it
- * is a terminal, never under cron. */
+ * is a terminal (and not -q), never under cron. */
 #include "cli.h"
 
 #include <errno.h>
@@ -76,8 +76,7 @@ int cmd_backup(struct cli *c, int argc, const char **argv)
 		if (!r && from)
 			r = snap_must_exist(c, a, from);
 		if (!r)
-			fprintf(stderr, "ipstor: would write %s stream of '%s'\n",
-				kind, argv[0]);
+			out_say("would write %s stream of '%s'", kind, argv[0]);
 		json_object_put(a);
 		return r;
 	}
@@ -96,7 +95,8 @@ int cmd_backup(struct cli *c, int argc, const char **argv)
 		return ipstor_error(-e, "cannot create '%s': %s", opt.output,
 				    strerror(e));
 	}
-	r = cli_op(c, "snap.backup", a, fds, isatty(2) ? 2 : 1, &res);
+	r = cli_op(c, "snap.backup", a, fds, out_progress_wanted() ? 2 : 1,
+		   &res);
 	if (!to_stdout) {
 		if (close(fds[0]) && !r)
 			r = ipstor_error(-errno, "cannot write '%s': %s",
@@ -180,7 +180,8 @@ int cmd_restore(struct cli *c, int argc, const char **argv)
 				    "refusing to read a backup stream from a "
 				    "terminal; name a FILE or use a pipe");
 	}
-	r = cli_op(c, "snap.restore", a, fds, isatty(2) ? 2 : 1, &res);
+	r = cli_op(c, "snap.restore", a, fds, out_progress_wanted() ? 2 : 1,
+		   &res);
 	if (fds[0] > 0)
 		close(fds[0]);
 	if (!r) {

@@ -38,7 +38,7 @@ no_staging() { # POOL
 }
 
 @test "a full stream and a chain of five incrementals restore byte-identical, into a pool of another chunk size" {
-	run -0 ipstor restore "$D/full.st" q/w
+	run -0 ipstor -v restore "$D/full.st" q/w
 	[ "$output" = "restored 'q/w' from '$D/full.st'" ]
 	[ "$(ipstor vol read q/w | sha)" = "$(ipstor vol read p/v@s0 | sha)" ]
 	prev=s0
@@ -205,8 +205,8 @@ no_staging() { # POOL
 	run -4 ipstor backup p/v@s1 --from nope -o "$D/x.st"
 	run -2 ipstor backup p/v -o "$D/x.st"
 	[ ! -e "$D/x.st" ]
-	run -0 --separate-stderr ipstor backup p/v@s1 --from s0 --dry-run -o "$D/x.st"
-	[ "$stderr" = "ipstor: would write an incremental stream of 'p/v@s1'" ]
+	run -0 ipstor backup p/v@s1 --from s0 --dry-run -o "$D/x.st"
+	[ "$output" = "would write an incremental stream of 'p/v@s1'" ]
 	[ ! -e "$D/x.st" ]
 	run -2 ipstor restore "$D/full.st" newvol
 	run -2 --separate-stderr ipstor restore "$D/full.st" newvol </dev/null
@@ -229,6 +229,9 @@ no_staging() { # POOL
 	cmp "$D/tty.st" "$D/quiet.st"
 	run -0 script -qec "'$IPSTOR_BIN' restore '$D/tty.st' q/w2" /dev/null
 	assert_output --partial "of 24 MiB (100%)"
+	# -q: not even on a terminal
+	run -0 script -qec "'$IPSTOR_BIN' -q backup p/v@s0 -o '$D/q.st'" /dev/null
+	refute_output --partial "ETA"
 	# a stream to a terminal is refused
 	run -2 script -qec "'$IPSTOR_BIN' backup p/v@s0" /dev/null
 	assert_output --partial "refusing to write a backup stream to a terminal"

@@ -16,7 +16,7 @@ setup() {
 }
 
 @test "a clone reads exactly as its snapshot, and writes to it stay in it" {
-	run -0 ipstor vol clone p/v@base c1
+	run -0 ipstor -v vol clone p/v@base c1
 	[ "$output" = "cloned volume 'p/c1' from 'p/v@base'" ]
 	ipstor vol clone p/v@base p/c2 >/dev/null
 	ipstor vol read p/c1 "$D/got"
@@ -76,7 +76,7 @@ setup() {
 	ipstor vol write p/v --offset 2M "$D/b" >/dev/null
 	ipstor snap create p/v@later >/dev/null
 	ipstor vol write p/v --offset 4M "$D/c" >/dev/null
-	run -0 ipstor snap rollback p/v@base --yes
+	run -0 ipstor -v snap rollback p/v@base --yes
 	[ "$output" = "rolled volume 'v' back to 'p/v@base'" ]
 	ipstor vol read p/v "$D/got"
 	[ "$(sha "$D/got")" = "$(sha "$D/a")" ]

@@ -97,7 +97,7 @@ snapval() { # SNAP KEY
 	[ "$(names)" = '["s3","s4","s5"]' ]
 	[ "$(ipstor --json pool show p | jq '.pool.sequence')" = $((seq + 1)) ]
 	# none is a day old: nothing goes
-	run -0 ipstor snap prune p/v --older-than 1d --yes
+	run -0 ipstor -v snap prune p/v --older-than 1d --yes
 	[ "$output" = "no snapshot of 'p/v' to prune" ]
 	run -0 ipstor snap prune p/v --keep 1 --older-than 1d --yes
 	[ "$(names)" = '["s3","s4","s5"]' ]
