@@ -24,8 +24,10 @@
 #   -p PARTS   comma-separated subset of reads,writes,create,backup
 #
 # Method: a pool on one sparse file (default 256 KiB chunks) in $TMPDIR;
-# volumes filled with random data, page-cached; targets alternate within
-# each round and medians are reported. Needs fio (nbd engine), jq.
+# volumes filled with random data just before, so page-cached; targets
+# alternate within each round and medians are reported. Times include
+# the ipstor command's own start (a process per snap create). Needs fio
+# (nbd engine), jq.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -65,18 +67,26 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 GiB=$((1 << 30))
 
 echo "# preparing in $work" >&2
-truncate -s 12G "$work/member.img"
+truncate -s 24G "$work/member.img"
 ip pool create b "$work/member.img" >/dev/null
 head -c "$GiB" <(openssl enc -aes-128-ctr -nosalt -pass pass:snap-bench \
 	</dev/zero 2>/dev/null) >"$work/data"
 port=$(free_port)
 
+# space for the next part: the volumes, their snapshots and exports go
+drop_volumes() {
+	local v
+	for v in "$@"; do
+		ip export remove "$v" >/dev/null 2>&1 || true
+		ip snap prune "b/$v" --keep 0 --yes >/dev/null
+		ip vol delete "b/$v" --yes >/dev/null
+	done
+}
 start_worker() { ip server start >/dev/null; worker=1; }
 stop_worker() { ip server stop >/dev/null; worker=; }
 
 # fio 4k at QD32 against export NAME: IOPS
 fio_iops() { # RW NAME SECONDS
-	cat "$work/member.img" >/dev/null
 	fio --name=b --ioengine=nbd --uri="nbd://127.0.0.1:$port/$2" --rw="$1" \
 		--bs=4k --iodepth=32 --size="$GiB" --time_based --runtime="$3" \
 		--output-format=json 2>/dev/null | sed -n '/^{/,$p' |
@@ -106,6 +116,7 @@ if want reads; then
 		done
 	done
 	stop_worker
+	drop_volumes plain snapped
 fi
 
 if want writes; then
@@ -131,6 +142,7 @@ if want writes; then
 		ip snap delete "b/wsnap@r$r" --yes >/dev/null
 	done
 	stop_worker
+	drop_volumes wbase wsnap
 fi
 
 if want create; then
@@ -166,6 +178,7 @@ if want create; then
 		for ((n = 21; n <= 480; n++)); do ip snap create "b/$v@c$n" >/dev/null; done
 		time_creates "$v" 481 500 offline
 	done
+	drop_volumes small big
 fi
 
 if want backup; then
@@ -173,8 +186,8 @@ if want backup; then
 	ip vol create b/bk --size 1G >/dev/null
 	ip vol write b/bk "$work/data" >/dev/null
 	ip snap create b/bk@s >/dev/null
+	ip vol read b/bk@s >/dev/null # into the page cache
 	for ((r = 1; r <= rounds; r++)); do
-		cat "$work/member.img" >/dev/null
 		t0=$(now_ms); ip vol read b/bk@s >/dev/null; t1=$(now_ms)
 		t2=$(now_ms); ip backup b/bk@s >/dev/null; t3=$(now_ms)
 		read_mbs=$((1073741824 / 1000 / (t1 - t0)))
