@@ -150,7 +150,10 @@ static int snap_rollback(struct cli *c, int argc, const char **argv)
 	int r = args_snap_ref(c, argv[0], false, &a);
 	if (r)
 		return r;
-	const char *vol = json_object_get_string(res_get(a, "name"));
+	/* copied: cli_op consumes a */
+	char vol[IPSTOR_NAME_BUF];
+	snprintf(vol, sizeof(vol), "%s",
+		 json_object_get_string(res_get(a, "name")));
 	if ((r = snap_exists(c, a)) ||
 	    (r = cli_confirm(c,
 			     "roll volume '%s' back to snapshot '%s', "

@@ -335,7 +335,10 @@ static int vol_clone(struct cli *c, int argc, const char **argv)
 	int r = args_snap_ref(c, argv[0], false, &a);
 	if (r)
 		return r;
-	const char *pool = json_object_get_string(res_get(a, "pool"));
+	/* copied: cli_op consumes a */
+	char pool[IPSTOR_NAME_BUF];
+	snprintf(pool, sizeof(pool), "%s",
+		 json_object_get_string(res_get(a, "pool")));
 	const char *name = argv[1], *slash = strchr(argv[1], '/');
 	if (slash) {
 		/* a clone shares chunks: it lives in its origin's pool */

@@ -107,7 +107,7 @@ static int load_snaps(struct ipstor_pool *p)
 static void forget_snap(int i)
 {
 	for (; i + 1 < nsnaps; i++)
-		strcpy(snaps[i], snaps[i + 1]);
+		memcpy(snaps[i], snaps[i + 1], sizeof(snaps[i]));
 	nsnaps--;
 }
 

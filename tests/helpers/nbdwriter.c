@@ -130,6 +130,8 @@ static int gens(const char *uri, const char *log, double seconds,
 	int r = failed || nbd_flush(h, 0) == -1 || nbd_shutdown(h, 0) == -1;
 	nbd_close(h);
 	printf("%llu writes\n", (unsigned long long)gen);
+	free(slots);
+	free(inflight);
 	return r;
 }
 
