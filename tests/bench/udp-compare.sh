@@ -73,8 +73,14 @@ done
 # run TARGET SPEC QD: IOPS and MB/s
 run() {
 	"$IPSTOR" bench iometer -t "$1" --spec "$work/$2.json" -o "$3" --ramp 1 \
-		--time "$secs" --seed 1 --yes --json |
-		jq -r '.bench.tests[0].all | "\(.iops) \(.mbps)"'
+		--time "$secs" --seed 1 --yes --json >"$work/last.json" || {
+		echo "udp-compare: ipstor bench failed on $1" >&2
+		exit 1
+	}
+	jq -r '.bench.tests[0].all | "\(.iops) \(.mbps)"' "$work/last.json" || {
+		head -c 300 "$work/last.json" >&2
+		exit 1
+	}
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -113,7 +119,7 @@ fio_iops=
 if command -v fio >/dev/null && fio --enghelp 2>/dev/null | grep -qw nbd; then
 	fio_iops=$(fio --name=x --ioengine=nbd --uri="$NBD" --rw=randread --bs=4k \
 		--iodepth=32 --ramp_time=1 --runtime="$secs" --time_based \
-		--output-format=json 2>/dev/null | jq -r '.jobs[0].read.iops')
+		--output-format=json 2>/dev/null | sed -n '/^{/,$p' | jq -r '.jobs[0].read.iops')
 	bench_iops=$(run "$NBD" rread 32 | cut -d' ' -f1)
 fi
 
