@@ -354,6 +354,13 @@ static void test_xport(void)
 		sent++;
 	}
 	CHECK(sent == XP_RING);
+	/* nothing comes back: the probe timeout frees the oldest slot, so
+	 * that a probe can go */
+	lost_n = 0;
+	xp_on_timeout(&x, xp_deadline(&x));
+	CHECK(lost_n >= 2 && x.lost_packets == 1);
+	x.pace_tokens = 1e18;
+	CHECK(xp_can_send(&x, 1200, xp_deadline(&x)));
 	xp_free(&x);
 }
 

@@ -357,6 +357,19 @@ void xp_on_timeout(struct xport *x, int64_t now)
 	x->last_eliciting = now; /* the next probe is one (doubled) PTO on */
 	struct xp_ref ping = {IBP_F_PING, 0, 0, 0};
 	x->ops.lost(x->owner, &ping);
+	if (x->next_pn - x->oldest >= XP_RING) {
+		/* every slot holds a packet in flight and nothing came back:
+		 * the oldest is given up as lost, or no probe could go */
+		struct xp_sent *s = slot(x, x->oldest);
+		if (s->live && s->pn == x->oldest) {
+			retire(x, s);
+			x->lost_packets++;
+			for (unsigned i = 0; i < s->nrefs; i++)
+				x->ops.lost(x->owner, &s->refs[i]);
+		}
+		advance_oldest(x);
+		return;
+	}
 	for (uint64_t pn = x->oldest; pn < x->next_pn && pn < x->oldest + XP_RING;
 	     pn++) {
 		struct xp_sent *s = slot(x, pn);
