@@ -86,6 +86,7 @@ struct ibp_client {
 	bool have_ep;
 	uint64_t next_id, floor, window_bytes;
 	struct creq **ring;	    /* credits entries */
+	uint32_t *charged;	    /* bytes counted for each id of the window */
 	uint32_t ring_n;
 	struct creq *head, *tail;   /* unreplied, oldest first */
 	struct creq *unsent;	    /* first of them without an id */
@@ -178,10 +179,8 @@ static uint64_t charge(const struct creq *q)
 
 static void complete(struct ibp_client *c, struct creq *q, int status)
 {
-	if (q->id) {
+	if (q->id)
 		c->ring[q->id % c->ring_n] = NULL;
-		c->window_bytes -= charge(q);
-	}
 	if (c->unsent == q)
 		c->unsent = q->next;
 	if (q->prev)
@@ -192,8 +191,15 @@ static void complete(struct ibp_client *c, struct creq *q, int status)
 		q->next->prev = q->prev;
 	else
 		c->tail = q->prev;
-	/* the floor: the oldest id still without a reply */
-	c->floor = c->head && c->head->id ? c->head->id : c->next_id;
+	/* the floor: the oldest id still without a reply. The byte credits
+	 * count every id from the floor on, answered or not (that is what
+	 * the server counts): they come back as the floor passes them. */
+	uint64_t floor = c->head && c->head->id ? c->head->id : c->next_id;
+	for (uint64_t id = c->floor; c->ring_n && id < floor; id++) {
+		c->window_bytes -= c->charged[id % c->ring_n];
+		c->charged[id % c->ring_n] = 0;
+	}
+	c->floor = floor;
 	if (!status && is_write(q->op) && !(q->flags & IBP_REQ_FUA))
 		c->write_epoch++;
 	if (q->op == IBP_OP_FLUSH && !status) {
@@ -235,6 +241,7 @@ static void assign(struct ibp_client *c)
 			return;
 		q->id = c->next_id++;
 		c->ring[q->id % c->ring_n] = q;
+		c->charged[q->id % c->ring_n] = (uint32_t)charge(q);
 		c->window_bytes += charge(q);
 		if (q->op == IBP_OP_FLUSH)
 			q->covers = c->write_epoch;
@@ -356,8 +363,10 @@ static void session_down(struct ibp_client *c, int64_t now, const char *why)
 	}
 	for (struct creq *q = c->head; q; q = q->next)
 		q->id = 0;
-	if (c->ring)
+	if (c->ring) {
 		memset(c->ring, 0, c->ring_n * sizeof(*c->ring));
+		memset(c->charged, 0, c->ring_n * sizeof(*c->charged));
+	}
 	c->unsent = c->head;
 	c->window_bytes = 0;
 	c->st = C_DOWN;
@@ -404,9 +413,16 @@ static void on_welcome(struct ibp_client *c, const struct ibp_packet *p,
 	c->have_ep = true;
 	if (c->ring_n != w->credits) {
 		free(c->ring);
+		free(c->charged);
 		c->ring = calloc(w->credits, sizeof(*c->ring));
+		c->charged = calloc(w->credits, sizeof(*c->charged));
 		c->ring_n = w->credits;
-		if (!c->ring) {
+		if (!c->ring || !c->charged) {
+			free(c->ring);
+			free(c->charged);
+			c->ring = NULL;
+			c->charged = NULL;
+			c->ring_n = 0;
 			ep_free(&c->ep);
 			c->have_ep = false;
 			return;
@@ -738,6 +754,7 @@ static void client_free(struct ibp_client *c)
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c->ring);
+	free(c->charged);
 	free(c->rbuf);
 	free(c->wr);
 	free(c);
