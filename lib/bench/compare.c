@@ -2,8 +2,9 @@
  * disks with IPStor volumes: each figure's median, minimum and maximum
  * over the rounds; the difference of the medians against the first
  * target in percent, labelled; and a flag when that difference is no
- * larger than the run-to-run spread, the largest relative range
- * ((max - min) / median) of either target over its rounds. */
+ * larger than the run-to-run spread: the larger range (max - min) of the
+ * two targets over their rounds, in percent of the first target's
+ * median. */
 #include "bench.h"
 #include "jget.h"
 #include "stats.h"
@@ -30,6 +31,8 @@ static const struct metric {
 	 "ms", -1, "slower", "faster"},
 	{"cpu_process", "cpu.process.total", "CPU of this process",
 	 "% of all CPUs", -1, "more CPU", "less CPU"},
+	{"cpu_us_per_io", "cpu.process_us_per_io", "CPU of this process per I/O",
+	 "us", -1, "more CPU", "less CPU"},
 };
 #define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
 
@@ -112,7 +115,13 @@ json_object *bench_compare(json_object *const *const *tests,
 			const struct summary *a = &sum[k], *b = &sum[t * NMETRICS + k];
 			double pct = a->median != 0 ? (b->median - a->median) / a->median * 100
 				     : b->median != 0 ? 100 : 0;
-			double spread = fmax(a->spread, b->spread);
+			/* both ranges in percent of the baseline's median, as
+			 * the difference is: a target whose rounds straddle
+			 * two histogram buckets then covers the step between
+			 * them */
+			double range = fmax(a->max - a->min, b->max - b->min);
+			double spread = a->median != 0 ? range / fabs(a->median) * 100
+				        : range != 0 ? 100 : 0;
 			const char *verdict = pct > 0 ? metrics[k].up
 					      : pct < 0 ? metrics[k].down : "same";
 			json_object *d = json_object_new_object();

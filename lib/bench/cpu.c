@@ -49,7 +49,7 @@ static json_object *share(double user, double sys)
 }
 
 json_object *cpu_json(const struct cpu_snap *a, const struct cpu_snap *b,
-		      double iops)
+		      double iops, uint64_t ios)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
@@ -64,6 +64,11 @@ json_object *cpu_json(const struct cpu_snap *a, const struct cpu_snap *b,
 	json_object_object_add(o, "cpus", json_object_new_int((int)n));
 	json_object_object_add(o, "machine", share(mu, ms));
 	json_object_object_add(o, "process", share(pu, ps));
+	/* steadier than rates on a busy machine: what each I/O cost here */
+	uint64_t used = b->proc_user_us - a->proc_user_us + b->proc_sys_us -
+			a->proc_sys_us;
+	json_object_object_add(o, "process_us_per_io",
+			       bench_num(ios ? (double)used / (double)ios : 0));
 	/* IOMeter's CPU effectiveness: I/Os per second per % of CPU */
 	json_object_object_add(o, "effectiveness",
 			       bench_num(mu + ms > 0 ? iops / (mu + ms) : 0));

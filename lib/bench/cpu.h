@@ -16,8 +16,9 @@ struct cpu_snap {
 
 void cpu_snap(struct cpu_snap *s);
 /* {"cpus", "machine": {total,user,system}, "process": {...},
- * "effectiveness"} between a and b; iops for the effectiveness. */
+ * "process_us_per_io", "effectiveness"} between a and b, for a test that
+ * measured ios I/Os at iops. */
 struct json_object *cpu_json(const struct cpu_snap *a, const struct cpu_snap *b,
-			     double iops);
+			     double iops, uint64_t ios);
 
 #endif

@@ -739,13 +739,14 @@ int bench_run(struct bench_target *const *targets, unsigned ntargets,
 	}
 	json_object *res = stats_json(all, secs);
 	double iops = json_object_get_double(json_object_object_get(res, "iops"));
+	uint64_t ios = all->dir[0].ios + all->dir[1].ios;
 	free(all);
 	json_object_object_add(test, "outstanding",
 			       json_object_new_int((int)cfg->outstanding));
 	json_object_object_add(test, "elapsed", bench_num(secs));
 	json_object_object_add(test, "interrupted", json_object_new_boolean(!whole));
 	json_object_object_add(test, "all", res);
-	json_object_object_add(test, "cpu", cpu_json(&c0, &c1, iops));
+	json_object_object_add(test, "cpu", cpu_json(&c0, &c1, iops, ios));
 	if (cfg->trace && (r = write_trace(run, cfg->trace))) {
 		json_object_put(test);
 		goto out;

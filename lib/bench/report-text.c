@@ -75,10 +75,11 @@ static void test_table(FILE *f, json_object *test)
 		row(f, width, "all", jget(test, "all"));
 	char e[32];
 	fprintf(f, "  CPU: this process %.1f%% (user %.1f, system %.1f), "
-		   "machine %.1f%% (user %.1f, system %.1f) of %lld CPUs; "
-		   "%s IOPS per %% CPU\n",
+		   "%.2f us per I/O; machine %.1f%% (user %.1f, system %.1f) "
+		   "of %lld CPUs; %s IOPS per %% CPU\n",
 		jnum(test, "cpu.process.total"), jnum(test, "cpu.process.user"),
-		jnum(test, "cpu.process.system"), jnum(test, "cpu.machine.total"),
+		jnum(test, "cpu.process.system"),
+		jnum(test, "cpu.process_us_per_io"), jnum(test, "cpu.machine.total"),
 		jnum(test, "cpu.machine.user"), jnum(test, "cpu.machine.system"),
 		(long long)jint(test, "cpu.cpus"),
 		num(jnum(test, "cpu.effectiveness"), 0, e, sizeof(e)));

@@ -71,7 +71,7 @@ for p in "${list[@]}"; do
 		"  \(.label): raw \($c.targets[0].median[$k]) vol \($c.targets[1].median[$k]) (\($d.percent)% \($d.verdict)\(if $d.within_spread then ", within the spread" else "" end), spread \($d.spread)%)"' \
 		"$work/$p.json"
 	jq -r --arg p "$p" '.bench.compare[0] as $c |
-		($c.differences[] | select(.metric == "iops" or .metric == "mibps" or .metric == "avg_response_ms")) as $d |
+		($c.differences[] | select(.metric == "iops" or .metric == "mibps" or .metric == "avg_response_ms" or .metric == "cpu_us_per_io")) as $d |
 		"| \($p) | \($d.metric) | \($c.targets[0].median[$d.metric]) | \($c.targets[1].median[$d.metric]) | \($d.percent)% \($d.verdict) | \($d.spread)% | \(if ($d.percent | fabs) <= 5 then "yes" else "no" end) |"' \
 		"$work/$p.json" >>"$work/summary"
 	jq -e '[.bench.tests[].all.errors] | add == 0' "$work/$p.json" >/dev/null ||

@@ -47,7 +47,7 @@ validate() {
 	assert_line --index 0 --regexp "^spec 'database' \(1 line\), 1 worker, 0.3 s measured after 0 s ramp-up, seed 5$"
 	assert_line --regexp '^  TARGET +IOPS +READ IOPS +WRITE IOPS +MiB/s +AVG ms +MAX ms +P50 ms +P99 ms +P99.9 ms +ERRORS$'
 	assert_line --regexp '^  memory:16M +[0-9,]+ +[0-9,]+ +[0-9,]+ +[0-9,.]+ .* 0$'
-	assert_line --regexp '^  CPU: this process [0-9.]+% \(user [0-9.]+, system [0-9.]+\), machine'
+	assert_line --regexp '^  CPU: this process [0-9.]+% \(user [0-9.]+, system [0-9.]+\), [0-9.]+ us per I/O; machine'
 }
 
 @test "--csv: IOMeter's results.csv blocks, header and rows" {
