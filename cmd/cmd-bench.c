@@ -292,7 +292,7 @@ static int run_tests(struct plan *p, json_object *bench)
 	return 0;
 }
 
-/* Rounds: in each, every target in turn (A, B, A, B, ...), so that a
+/* Rounds: in each, every target in turn (A, B; then B, A), so that a
  * machine whose load changes disturbs them alike. Every target sees the
  * same I/Os within a round (the same seed). */
 static int run_compare(struct plan *p, json_object *bench)
@@ -316,7 +316,12 @@ static int run_compare(struct plan *p, json_object *bench)
 	}
 	for (unsigned s = 0; s < p->nsweep && !r; s++) {
 		for (unsigned k = 0; k < p->rounds && !r; k++)
-			for (unsigned t = 0; t < p->ntargets && !r; t++) {
+			for (unsigned i = 0; i < p->ntargets && !r; i++) {
+				/* A, B in one round, B, A in the next: whatever
+				 * the first run of a round pays (writeback of the
+				 * previous run, a cold cache) falls on each target
+				 * equally often */
+				unsigned t = k % 2 ? p->ntargets - 1 - i : i;
 				char what[48];
 				snprintf(what, sizeof(what), "round %u/%u %c",
 					 k + 1, p->rounds, 'A' + (char)(t % 26));

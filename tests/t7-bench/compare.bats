@@ -14,7 +14,7 @@ setup() {
 	run -0 --separate-stderr ipstor bench iometer --compare -t "$D/f.img" -t "$D/f.img" \
 		--spec database --time 0.2 --rounds 7 --yes --json
 	printf '%s\n' "$output" >"$D/r.json"
-	# 7 rounds of each target, alternating A, B, A, B, ...
+	# 7 rounds of each target: A, B, then B, A, ...
 	jq -e '[.bench.tests[] | .targets[0].name] | length == 14' "$D/r.json"
 	jq -e '[.bench.tests[].round] == [1,1,2,2,3,3,4,4,5,5,6,6,7,7]' "$D/r.json"
 	jq -c '.bench.compare[0].differences[] | select(.within_spread | not)' "$D/r.json"
