@@ -62,10 +62,10 @@ static double axis_top(double v)
 	return 10 * p;
 }
 
-static void panel(FILE *f, int idx, const char *label, const char *unit,
+static void panel(FILE *f, int idx, int block_top, const char *label, const char *unit,
 		  const struct bar *bars, size_t n)
 {
-	int x0 = 20 + (idx % COLS) * PANEL_W, y0 = TOP + (idx / COLS) * PANEL_H;
+	int x0 = 20 + (idx % COLS) * PANEL_W, y0 = block_top + (idx / COLS) * PANEL_H;
 	int plot_h = PANEL_H - 80, base = y0 + 40 + plot_h;
 	double top = 0;
 	for (size_t i = 0; i < n; i++)
@@ -113,12 +113,17 @@ static void panel(FILE *f, int idx, const char *label, const char *unit,
 	fprintf(f, "</g>\n");
 }
 
-static void open_svg(FILE *f, size_t npanels, const char *title,
+static int panel_rows(size_t npanels)
+{
+	return (int)((npanels + COLS - 1) / COLS);
+}
+
+/* content_h: the height of everything between the title and the legend */
+static void open_svg(FILE *f, int content_h, const char *title,
 		     const char *const *names, size_t n)
 {
-	int rows = (int)((npanels + COLS - 1) / COLS);
 	int legend_h = 18 * (int)n;
-	int w = 40 + COLS * PANEL_W, h = TOP + rows * PANEL_H + legend_h + 20;
+	int w = 40 + COLS * PANEL_W, h = TOP + content_h + legend_h + 20;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
 		   "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -130,7 +135,7 @@ static void open_svg(FILE *f, size_t npanels, const char *title,
 	fprintf(f, "</text>\n<text x=\"20\" y=\"50\" fill=\"#555\">bars: "
 		   "median over the rounds; whiskers: minimum to maximum"
 		   "</text>\n<g class=\"legend\">\n");
-	int y = TOP + rows * PANEL_H + 10;
+	int y = TOP + content_h + 10;
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "<rect x=\"20\" y=\"%d\" width=\"12\" height=\"12\" "
 			   "fill=\"%s\"/><text x=\"38\" y=\"%d\">%c: ",
@@ -142,45 +147,59 @@ static void open_svg(FILE *f, size_t npanels, const char *title,
 	fprintf(f, "</g>\n");
 }
 
-static void compare_svg(FILE *f, json_object *b, json_object *cmp)
+#define BLOCK_HEAD 24 /* the line naming a block's outstanding I/Os */
+
+/* Every comparison (one per --outstanding value) as a block of panels. */
+static void compare_svg(FILE *f, json_object *b)
 {
-	size_t nt = jlen(cmp, "targets"), nm = jlen(cmp, "metrics");
+	json_object *first = jidx(b, "compare", 0);
+	size_t nt = jlen(first, "targets"), nm = jlen(first, "metrics"),
+	       nb = jlen(b, "compare");
+	if (nt > BENCH_MAX_TARGETS)
+		nt = BENCH_MAX_TARGETS;
 	const char *names[BENCH_MAX_TARGETS];
-	for (size_t t = 0; t < nt && t < BENCH_MAX_TARGETS; t++)
-		names[t] = jstr(jidx(cmp, "targets", t), "name");
+	for (size_t t = 0; t < nt; t++)
+		names[t] = jstr(jidx(first, "targets", t), "name");
 	char title[160];
 	snprintf(title, sizeof(title),
-		 "ipstor bench iometer --compare: spec '%s', %lld rounds, "
-		 "%lld outstanding I/Os",
-		 jstr(b, "spec.name"), (long long)jint(b, "rounds"),
-		 (long long)jint(cmp, "outstanding"));
-	open_svg(f, nm, title, names, nt);
-	for (size_t m = 0; m < nm; m++) {
-		json_object *met = jidx(cmp, "metrics", m);
-		struct bar bars[BENCH_MAX_TARGETS];
-		char path[80];
-		for (size_t t = 0; t < nt && t < BENCH_MAX_TARGETS; t++) {
-			json_object *tj = jidx(cmp, "targets", t);
-			bars[t].name = names[t];
-			snprintf(path, sizeof(path), "median.%s", jstr(met, "key"));
-			bars[t].med = jnum(tj, path);
-			snprintf(path, sizeof(path), "min.%s", jstr(met, "key"));
-			bars[t].min = jnum(tj, path);
-			snprintf(path, sizeof(path), "max.%s", jstr(met, "key"));
-			bars[t].max = jnum(tj, path);
-			bars[t].note[0] = '\0';
-			for (size_t d = 0; t && d < jlen(cmp, "differences"); d++) {
-				json_object *x = jidx(cmp, "differences", d);
-				if (!strcmp(jstr(x, "target"), names[t]) &&
-				    !strcmp(jstr(x, "metric"), jstr(met, "key")))
-					snprintf(bars[t].note, sizeof(bars[t].note),
-						 "%+.1f%%%s", jnum(x, "percent"),
-						 json_object_get_boolean(jget(x, "within_spread"))
-							 ? " (in spread)" : "");
+		 "ipstor bench iometer --compare: spec '%s', %lld rounds",
+		 jstr(b, "spec.name"), (long long)jint(b, "rounds"));
+	int block_h = BLOCK_HEAD + panel_rows(nm) * PANEL_H;
+	open_svg(f, (int)nb * block_h, title, names, nt);
+	for (size_t k = 0; k < nb; k++) {
+		json_object *cmp = jidx(b, "compare", k);
+		int top = TOP + (int)k * block_h + BLOCK_HEAD;
+		fprintf(f, "<text x=\"20\" y=\"%d\" font-size=\"14\">%lld "
+			   "outstanding I/Os per worker and target</text>\n",
+			top - 8, (long long)jint(cmp, "outstanding"));
+		for (size_t m = 0; m < jlen(cmp, "metrics"); m++) {
+			json_object *met = jidx(cmp, "metrics", m);
+			const char *key = jstr(met, "key");
+			struct bar bars[BENCH_MAX_TARGETS];
+			char path[80];
+			for (size_t t = 0; t < nt; t++) {
+				json_object *tj = jidx(cmp, "targets", t);
+				bars[t].name = names[t];
+				snprintf(path, sizeof(path), "median.%s", key);
+				bars[t].med = jnum(tj, path);
+				snprintf(path, sizeof(path), "min.%s", key);
+				bars[t].min = jnum(tj, path);
+				snprintf(path, sizeof(path), "max.%s", key);
+				bars[t].max = jnum(tj, path);
+				bars[t].note[0] = '\0';
+				for (size_t d = 0; t && d < jlen(cmp, "differences"); d++) {
+					json_object *x = jidx(cmp, "differences", d);
+					if (!strcmp(jstr(x, "target"), names[t]) &&
+					    !strcmp(jstr(x, "metric"), key))
+						snprintf(bars[t].note, sizeof(bars[t].note),
+							 "%+.1f%%%s", jnum(x, "percent"),
+							 json_object_get_boolean(jget(x, "within_spread"))
+								 ? " (in spread)" : "");
+				}
 			}
+			panel(f, (int)m, top, jstr(met, "label"), jstr(met, "unit"),
+			      bars, nt);
 		}
-		panel(f, (int)m, jstr(met, "label"), jstr(met, "unit"), bars,
-		      nt < BENCH_MAX_TARGETS ? nt : BENCH_MAX_TARGETS);
 	}
 	fprintf(f, "</svg>\n");
 }
@@ -211,7 +230,7 @@ static void tests_svg(FILE *f, json_object *b)
 	char title[160];
 	snprintf(title, sizeof(title), "ipstor bench iometer: spec '%s'",
 		 jstr(b, "spec.name"));
-	open_svg(f, 4, title, names, n);
+	open_svg(f, panel_rows(4) * PANEL_H, title, names, n);
 	for (size_t m = 0; m < 4; m++) {
 		size_t k = 0;
 		char path[80];
@@ -224,7 +243,7 @@ static void tests_svg(FILE *f, json_object *b)
 				k++;
 			}
 		}
-		panel(f, (int)m, mets[m].label, mets[m].unit, bars, k);
+		panel(f, (int)m, TOP, mets[m].label, mets[m].unit, bars, k);
 	}
 	fprintf(f, "</svg>\n");
 }
@@ -233,7 +252,7 @@ void bench_write_svg(FILE *f, json_object *doc)
 {
 	json_object *b = jget(doc, "bench");
 	if (jlen(b, "compare"))
-		compare_svg(f, b, jidx(b, "compare", jlen(b, "compare") - 1));
+		compare_svg(f, b);
 	else
 		tests_svg(f, b);
 }
