@@ -109,8 +109,9 @@ got=$("$IPSTOR" remote read "ipstor://127.0.0.1:$uport/db" --length 16M --secret
 run server status
 
 step "Benchmark: the volume over NBD against the same 200 MiB in a plain file (IOMeter's model, 3 alternating rounds)"
-run export add tank/db --listen "127.0.0.1:$port"
-run bench iometer --compare -t payload.bin -t "nbd://127.0.0.1:$port/db" \
+# 'db' is its UDP export's name already: this one needs its own
+run export add tank/db --name db-nbd --listen "127.0.0.1:$port"
+run bench iometer --compare -t payload.bin -t "nbd://127.0.0.1:$port/db-nbd" \
 	--spec 4k-random-read --outstanding 8 --span 200M --time 1 --report bench-report
 echo "(chart: $DEMO/bench-report/report.svg; 'man ipstor-bench' for presets and targets)"
 run server stop

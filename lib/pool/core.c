@@ -141,6 +141,7 @@ void pool_free(struct ipstor_pool *p)
 		p->exports = e->next;
 		pexport_free(e);
 	}
+	free(p->copy_buf);
 	lock_release(p->lock_fd);
 	pthread_rwlock_destroy(&p->md_lock);
 	pthread_rwlock_destroy(&p->io_lock);

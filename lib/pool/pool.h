@@ -137,6 +137,7 @@ struct ipstor_pool {
 	struct node *dirty;
 	size_t ndirty;
 	uint64_t reserve; /* chunks only map nodes may use */
+	void *copy_buf;	  /* one chunk, for copies on write (md_lock) */
 
 	/* md_lock: maps, space and configuration. io_lock: held shared
 	 * across every data I/O, taken exclusively before freed chunks are

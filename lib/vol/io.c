@@ -19,18 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* md_lock held exclusively: the pool's one copy buffer is ours (a chunk
+ * sized malloc per copy would be an mmap, page faults and an munmap) */
 static int copy_chunk(struct ipstor_pool *p, uint64_t from, uint64_t to)
 {
 	struct pdev *a = &p->devs[addr_dev(from)], *b = &p->devs[addr_dev(to)];
-	void *buf = malloc(p->chunk_size);
-	if (!buf)
+	if (!p->copy_buf && !(p->copy_buf = malloc(p->chunk_size)))
 		return -ENOMEM;
-	int r = backend_pread(a->be, buf, p->chunk_size,
+	int r = backend_pread(a->be, p->copy_buf, p->chunk_size,
 			      chunk_offset(a, addr_num(from)));
 	if (!r)
-		r = backend_pwrite(b->be, buf, p->chunk_size,
+		r = backend_pwrite(b->be, p->copy_buf, p->chunk_size,
 				   chunk_offset(b, addr_num(to)), false);
-	free(buf);
 	return r;
 }
 
