@@ -23,7 +23,8 @@
 #   -t SECONDS seconds per fio run (default 4)
 #   -p PARTS   comma-separated subset of reads,writes,create,backup
 #
-# Method: a pool on one sparse file (default 256 KiB chunks) in $TMPDIR;
+# Method: a pool on one sparse file (default 256 KiB chunks) in $TMPDIR
+# (for writes, one on a file written through first, see there);
 # volumes filled with random data just before, so page-cached; targets
 # alternate within each round and medians are reported. Times include
 # the ipstor command's own start (a process per snap create). Needs fio
@@ -87,6 +88,8 @@ stop_worker() { ip server stop >/dev/null; worker=; }
 
 # fio 4k at QD32 against export NAME: IOPS
 fio_iops() { # RW NAME SECONDS
+	# the previous step's dirty pages written back now, not during this run
+	sync "$work/member.img"
 	fio --name=b --ioengine=nbd --uri="nbd://127.0.0.1:$port/$2" --rw="$1" \
 		--bs=4k --iodepth=32 --size="$GiB" --time_based --runtime="$3" \
 		--output-format=json 2>/dev/null | sed -n '/^{/,$p' |
@@ -121,16 +124,21 @@ fi
 
 if want writes; then
 	echo "# writes: a 1 GiB volume snapshotted before each run, and one never" >&2
+	# a pool of its own on a member written through once, as a disk's
+	# blocks always exist: copies land where an overwrite would, not in
+	# holes of a sparse file that the file system allocates on first write
+	dd if=/dev/zero of="$work/written.img" bs=1M count=4096 conv=fsync status=none
+	ip pool create w "$work/written.img" >/dev/null
 	for v in wbase wsnap; do
-		ip vol create "b/$v" --size 1G >/dev/null
-		ip vol write "b/$v" "$work/data" >/dev/null
-		ip export add "b/$v" --listen "127.0.0.1:$port" >/dev/null
+		ip vol create "w/$v" --size 1G >/dev/null
+		ip vol write "w/$v" "$work/data" >/dev/null
+		ip export add "w/$v" --listen "127.0.0.1:$port" >/dev/null
 	done
 	start_worker
 	for ((r = 1; r <= rounds; r++)); do
 		x=$(fio_iops randwrite wbase "$secs")
 		echo "writes none $x" >>"$work/results"
-		ip snap create "b/wsnap@r$r" >/dev/null
+		ip snap create "w/wsnap@r$r" >/dev/null
 		y=$(fio_iops randwrite wsnap "$secs")
 		echo "writes after $y" >>"$work/results"
 		# every chunk gets its own copy: one sequential pass
@@ -139,10 +147,13 @@ if want writes; then
 		z=$(fio_iops randwrite wsnap "$secs")
 		echo "writes copied $z" >>"$work/results"
 		echo "# round $r randwrite: none $x, just after a snapshot $y, once copied $z" >&2
-		ip snap delete "b/wsnap@r$r" --yes >/dev/null
+		ip snap delete "w/wsnap@r$r" --yes >/dev/null
 	done
 	stop_worker
-	drop_volumes wbase wsnap
+	ip export remove wbase >/dev/null
+	ip export remove wsnap >/dev/null
+	ip pool destroy w --yes >/dev/null
+	rm -f "$work/written.img"
 fi
 
 if want create; then
