@@ -3,6 +3,7 @@
  * call libipstor, print through output.c, and return 0 or -errno. */
 #ifndef IPSTOR_CLI_H
 #define IPSTOR_CLI_H
+#include <limits.h>
 #include <popt.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,7 +38,7 @@ struct cmd {
 struct opts {
 	/* global */
 	int json, yes, dry_run, quiet, verbose, bytes, help, no_lock_wait;
-	int lock_timeout;
+	int lock_timeout; /* seconds; LOCK_TIMEOUT_UNSET: wait for ever */
 	/* pool */
 	char *chunk_size, *md_size;
 	int force;
@@ -66,6 +67,8 @@ struct opts {
 	/* snap, backup, restore */
 	char *keep, *older_than, *from, *output;
 };
+#define LOCK_TIMEOUT_UNSET INT_MIN
+#define LOCK_TIMEOUT_MAX (INT_MAX / 1000)
 extern struct opts opt;
 void opts_reset(void);
 

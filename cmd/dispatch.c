@@ -50,7 +50,7 @@ void opts_reset(void)
 			free(opt.bench.target[i]);
 	free(opt.bench.target);
 	memset(&opt, 0, sizeof(opt));
-	opt.lock_timeout = -1;
+	opt.lock_timeout = LOCK_TIMEOUT_UNSET;
 }
 
 const struct poptOption global_options[] = {
@@ -263,6 +263,19 @@ static void apply_globals(struct cli *c)
 						    : -1);
 }
 
+/* popt takes any int; a wait is 0 to LOCK_TIMEOUT_MAX seconds (the
+ * milliseconds must fit an int) */
+static int check_lock_timeout(const char *cmdline)
+{
+	if (opt.lock_timeout == LOCK_TIMEOUT_UNSET ||
+	    (opt.lock_timeout >= 0 && opt.lock_timeout <= LOCK_TIMEOUT_MAX))
+		return 0;
+	fprintf(stderr, "ipstor %s: --lock-timeout: '%d' is not a number of "
+			"seconds from 0 to %d\n",
+		cmdline, opt.lock_timeout, LOCK_TIMEOUT_MAX);
+	return -ECANCELED;
+}
+
 static void merge_pre_globals(const struct opts *pre)
 {
 	opt.json |= pre->json;
@@ -272,7 +285,7 @@ static void merge_pre_globals(const struct opts *pre)
 	opt.verbose |= pre->verbose;
 	opt.bytes |= pre->bytes;
 	opt.no_lock_wait |= pre->no_lock_wait;
-	if (opt.lock_timeout < 0)
+	if (opt.lock_timeout == LOCK_TIMEOUT_UNSET)
 		opt.lock_timeout = pre->lock_timeout;
 }
 
@@ -340,6 +353,10 @@ static int run_command(struct cli *c, const struct cmd *group,
 		return r;
 	}
 	merge_pre_globals(&c->pre);
+	if (check_lock_timeout(cmdline)) {
+		poptFreeContext(pc);
+		return -ECANCELED;
+	}
 	if (c->use_pool && !opt.pool && has_option(cmd->opts, "pool"))
 		opt.pool = strdup(c->use_pool);
 	if (opt.help) {

@@ -52,8 +52,8 @@ setup() {
 	# a pool lock held by another process, with --no-lock-wait
 	ipstor pool show p >/dev/null
 	lock=$(ls "$IPSTOR_STATE_DIR"/locks/*-*.lock)
-	flock -x "$lock" sleep 5 &
-	sleep 0.3
+	(exec 8>"$lock" && flock -x 8 && exec sleep 600) >/dev/null 2>&1 3>&- &
+	until ! flock -n "$lock" true; do sleep 0.1; done
 	run -5 --separate-stderr ipstor --no-lock-wait vol create p/v --size 1M
 	[[ $stderr == "ipstor: pool 'p' is locked by another ipstor process"* ]]
 	run -5 --separate-stderr ipstor --lock-timeout 1 vol create p/v --size 1M
