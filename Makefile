@@ -7,6 +7,12 @@ BINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+# where the worker keeps its state: what the unit and logrotate name
+STATEDIR := $(shell sed -n 's/^\#define IPSTOR_DEFAULT_STATE_DIR "\(.*\)"/\1/p' lib/ipstor.h)
+VERSION := $(shell sed -n 's/^\#define IPSTOR_VERSION "\(.*\)"/\1/p' lib/ipstor.h)
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -26,7 +32,7 @@ WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral \
 DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null | sed 's/-D_XOPEN_SOURCE=[0-9]*//')
 DEPS_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -pthread \
-	-Ilib $(DEPS_CFLAGS) -MMD -MP $(CFLAGS)
+	-Ilib $(DEPS_CFLAGS) -MMD -MP $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN) -pthread $(LDFLAGS)
 LIBS = $(DEPS_LIBS) $(shell $(PKG_CONFIG) --libs readline 2>/dev/null || echo -lreadline) -lm
 
@@ -51,8 +57,11 @@ IPSTOR := $(BUILD)/ipstor
 MAN_SRC := $(sort $(wildcard man/*.scd))
 MAN_OUT := $(MAN_SRC:man/%.scd=$(BUILD)/man/%)
 
-.PHONY: all deps check demo install clean man unit fuzz
+.PHONY: all bin deps check demo install clean man unit fuzz deb rpm
 all: $(IPSTOR) $(UNIT_BIN) $(HELPER_BIN)
+
+# what the packages ship, without the tests' helpers
+bin: $(IPSTOR) man
 
 deps:
 	$(Q)packaging/install-deps
@@ -107,6 +116,41 @@ install: $(IPSTOR) man
 	done
 	install -D -m 0644 completions/ipstor.bash $(DESTDIR)$(BASHCOMPDIR)/ipstor
 	install -D -m 0644 completions/_ipstor $(DESTDIR)$(ZSHCOMPDIR)/_ipstor
+	mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LOGROTATEDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g; s|@STATEDIR@|$(STATEDIR)|g' \
+		packaging/systemd/ipstor.service.in >$(DESTDIR)$(UNITDIR)/ipstor.service
+	sed 's|@STATEDIR@|$(STATEDIR)|g' \
+		packaging/logrotate/ipstor.in >$(DESTDIR)$(LOGROTATEDIR)/ipstor
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ipstor.service $(DESTDIR)$(LOGROTATEDIR)/ipstor
+
+# Packages, built from a copy of the sources under $(PKGDIR) (no network:
+# every build dependency is a Debian package install-deps installs).
+# make deb: $(PKGDIR)/deb/ipstor_VERSION_ARCH.deb, with dpkg-buildpackage.
+# make rpm: $(PKGDIR)/rpm/RPMS/ARCH/ipstor-VERSION-1.ARCH.rpm, with
+# rpmbuild (which cannot check BuildRequires on Debian, where there is no
+# rpm database: RPMBUILD_FLAGS=--nodeps there).
+PKGDIR ?= $(CURDIR)/build
+PKG_SRC := Makefile README.md cmd lib man completions packaging
+deb:
+	$(Q)packaging/install-deps
+	$(Q)test "$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)" = "$(VERSION)" || \
+		{ echo "packaging/debian/changelog is not at version $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(PKGDIR)/deb && mkdir -p $(PKGDIR)/deb/ipstor-$(VERSION)
+	$(Q)tar -c $(PKG_SRC) | tar -x -C $(PKGDIR)/deb/ipstor-$(VERSION)
+	$(Q)cp -r packaging/debian $(PKGDIR)/deb/ipstor-$(VERSION)/debian
+	$(Q)cd $(PKGDIR)/deb/ipstor-$(VERSION) && dpkg-buildpackage -us -uc -b
+	$(Q)ls $(PKGDIR)/deb/*.deb
+
+RPMBUILD_FLAGS ?=
+rpm:
+	$(Q)packaging/install-deps
+	$(Q)test "$$(sed -n 's/^Version: *//p' packaging/rpm/ipstor.spec)" = "$(VERSION)" || \
+		{ echo "packaging/rpm/ipstor.spec is not at version $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(PKGDIR)/rpm && mkdir -p $(PKGDIR)/rpm/SOURCES $(PKGDIR)/rpm/ipstor-$(VERSION)
+	$(Q)tar -c $(PKG_SRC) | tar -x -C $(PKGDIR)/rpm/ipstor-$(VERSION)
+	$(Q)tar -C $(PKGDIR)/rpm -czf $(PKGDIR)/rpm/SOURCES/ipstor-$(VERSION).tar.gz ipstor-$(VERSION)
+	$(Q)rpmbuild -bb $(RPMBUILD_FLAGS) --define "_topdir $(PKGDIR)/rpm" packaging/rpm/ipstor.spec
+	$(Q)ls $(PKGDIR)/rpm/RPMS/*/*.rpm
 
 clean:
 	rm -rf build demo

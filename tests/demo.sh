@@ -116,4 +116,19 @@ run bench iometer --compare -t payload.bin -t "nbd://127.0.0.1:$port/db-nbd" \
 echo "(chart: $DEMO/bench-report/report.svg; 'man ipstor-bench' for presets and targets)"
 run server stop
 
+step "For cron: a batch of commands, silent when all goes well, the failing line named when not"
+cat >nightly.txt <<'EOF2'
+# one command a line, as typed after "ipstor"
+vol create tank/nightly --size 16M --thin
+vol write tank/nightly chunk.bin
+pool check tank
+EOF2
+cat nightly.txt
+printf '$ ipstor -b nightly.txt | cat; echo "exit $?"\n'
+"$IPSTOR" -b nightly.txt | cat
+echo "exit ${PIPESTATUS[0]}"
+printf '$ ipstor -b nightly.txt; echo "exit $?"   # again: the volume exists\n'
+"$IPSTOR" -b nightly.txt || echo "exit $?"
+echo "(on a terminal, 'ipstor' alone is a shell: Tab completes commands and names, history is kept)"
+
 printf '\nDemo state is in %s (IPSTOR_STATE_DIR=%s).\n' "$DEMO" "$IPSTOR_STATE_DIR"

@@ -157,7 +157,8 @@ void *control_thread(void *arg)
 			       json_object_get_boolean(dry);
 		r = run(w, op, args, dry_run, fds, nfds, &res);
 		if (r && !is_read_only_op(op))
-			wlog(w, "%s failed: %s", op, ipstor_last_error());
+			wlog_at(w, IPSTOR_LOG_WARN, "%s failed: %s", op,
+				ipstor_last_error());
 		else if (!r && !is_read_only_op(op) && strcmp(op, "server.status"))
 			wlog(w, "%s done", op);
 	}

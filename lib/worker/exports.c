@@ -161,7 +161,7 @@ static void nbd_log(void *data, int level, const char *msg)
 {
 	struct listener *l = data;
 	if (level <= IPSTOR_LOG_INFO)
-		wlog(l->ex->w, "nbd %s: %s", l->addr, msg);
+		wlog_at(l->ex->w, level, "nbd %s: %s", l->addr, msg);
 }
 
 /* ---- the UDP server's view ------------------------------------------ */
@@ -214,7 +214,7 @@ static void udp_log(void *data, int level, const char *msg)
 {
 	struct listener *l = data;
 	if (level <= IPSTOR_LOG_INFO)
-		wlog(l->ex->w, "%s", msg);
+		wlog_at(l->ex->w, level, "%s", msg);
 }
 
 /* ---- connections ---------------------------------------------------- */
@@ -593,8 +593,9 @@ int exports_reconcile(struct worker *w)
 		}
 		r = export_add(ex, p, d);
 		if (r) {
-			wlog(w, "cannot serve export '%s': %s", d->name,
-			     ipstor_last_error());
+			wlog_at(w, IPSTOR_LOG_ERR,
+				"cannot serve export '%s': %s", d->name,
+				ipstor_last_error());
 			if (!first)
 				first = ipstor_fail_prefix(
 					r, "cannot serve export '%s': ", d->name);

@@ -3,7 +3,10 @@
  *   STATE/worker.lock   flock held for the worker's life (one per state)
  *   STATE/worker.pid    its pid
  *   STATE/worker.sock   the control socket, 0600
- *   STATE/worker.log    its log when not in the foreground
+ *   STATE/worker.log    its log when not in the foreground (log.c)
+ *
+ * Signals: SIGTERM and SIGINT stop it, SIGHUP reloads (pools and exports
+ * from the metadata), SIGUSR1 reopens worker.log (logrotate).
  */
 #include "worker.h"
 #include "../ctl/ctl.h"
@@ -30,24 +33,10 @@
 #define MAX_CONTROL_THREADS 64
 #define STOP_WAIT_SECONDS 30
 
-void wlog(struct worker *w, const char *fmt, ...)
-{
-	char t[32], msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(w->log, "%s ipstor-worker[%d]: %s\n",
-		time_format_rfc3339((int64_t)time(NULL), t, sizeof(t)),
-		(int)getpid(), msg);
-	fflush(w->log);
-}
-
 static void log_cb(int level, const char *msg, void *data)
 {
 	if (level <= IPSTOR_LOG_INFO)
-		wlog(data, "%s%s", level <= IPSTOR_LOG_WARN ? "warning: " : "",
-		     msg);
+		wlog_at(data, level, "%s", msg);
 }
 
 static int state_file(struct worker *w, const char *name, char *buf,
@@ -163,7 +152,8 @@ static void wait_control_threads(struct worker *w)
 	if (left) {
 		/* a data operation stuck on a client's pipe: what it wrote
 		 * is crash-consistent; leave without closing under it */
-		wlog(w, "%d operation(s) still running after %d s; exiting "
+		wlog_at(w, IPSTOR_LOG_ERR,
+			"%d operation(s) still running after %d s; exiting "
 			"without waiting for them",
 		     left, STOP_WAIT_SECONDS);
 		_exit(1);
@@ -190,13 +180,13 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 	worker_source(&w, &w.source);
 	int ready = opts ? opts->ready_fd : -1;
 	char path[PATH_MAX];
-	w.log = stderr;
-	if (!(opts && opts->foreground)) {
+	bool to_file = !(opts && opts->foreground);
+	if (to_file)
 		(void)mkdir(ctx->state_dir, 0700);
-		if (state_file(&w, "worker.log", path, sizeof(path)) ||
-		    !(w.log = fopen(path, "ae")))
-			w.log = stderr;
-	}
+	worker_log_open(&w, to_file && !state_file(&w, "worker.log", path,
+						   sizeof(path))
+				    ? path
+				    : NULL);
 	ipstor_log_fn saved_log = ctx->log;
 	void *saved_data = ctx->log_data;
 	ipstor_ctx_set_log(ctx, log_cb, &w);
@@ -207,6 +197,7 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	/* every thread inherits this: signals arrive only via signalfd */
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -223,6 +214,7 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 		goto out;
 	r = 0;
 	wlog(&w, "ready");
+	worker_notify("READY=1");
 	tell_ready(ready, 'R', NULL);
 	ready = -1;
 
@@ -236,12 +228,25 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 				continue;
 			if (si.ssi_signo == SIGHUP) {
 				wlog(&w, "reloading");
+				worker_notify("RELOADING=1");
 				pthread_mutex_lock(&w.admin);
 				worker_open_all(&w);
 				exports_reconcile(&w);
 				pthread_mutex_unlock(&w.admin);
+				worker_notify("READY=1");
 				continue;
 			}
+			if (si.ssi_signo == SIGUSR1) {
+				int e = worker_log_reopen(&w);
+				if (e)
+					wlog_at(&w, IPSTOR_LOG_ERR,
+						"cannot reopen the log: %s",
+						strerror(-e));
+				else
+					wlog(&w, "log reopened");
+				continue;
+			}
+			worker_notify("STOPPING=1");
 			wlog(&w, "stopping (signal %u)", si.ssi_signo);
 			break;
 		}
@@ -260,7 +265,8 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 	wlog(&w, "stopped");
 out:
 	if (r < 0) {
-		wlog(&w, "cannot start: %s", ipstor_last_error());
+		wlog_at(&w, IPSTOR_LOG_ERR, "cannot start: %s",
+			ipstor_last_error());
 		tell_ready(ready, 'E', ipstor_last_error());
 		exports_stop(&w);
 		worker_close_all(&w);
@@ -274,8 +280,7 @@ out:
 			unlink(path);
 		close(lockfd);
 	}
-	if (w.log != stderr)
-		fclose(w.log);
+	worker_log_close(&w);
 	ipstor_ctx_set_log(ctx, saved_log, saved_data);
 	pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
 	return r < 0 ? r : 0;

@@ -98,8 +98,8 @@ static int open_visit(struct ipstor_pool *p, void *data)
 		return 0;
 	int r = open_one(w, p->name, &wp);
 	if (r)
-		wlog(w, "cannot open pool '%s': %s", p->name,
-		     ipstor_last_error());
+		wlog_at(w, IPSTOR_LOG_ERR, "cannot open pool '%s': %s",
+			p->name, ipstor_last_error());
 	return 0; /* serve the others */
 }
 
@@ -119,8 +119,8 @@ void worker_close_all(struct worker *w)
 		w->pools = wp->next;
 		int r = ipstor_pool_close(wp->p);
 		if (r)
-			wlog(w, "closing a pool failed: %s",
-			     ipstor_last_error());
+			wlog_at(w, IPSTOR_LOG_ERR, "closing a pool failed: %s",
+				ipstor_last_error());
 		free(wp);
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -26,13 +26,29 @@ struct worker {
 	int control_threads;
 	bool stopping;
 	int64_t started;
-	FILE *log;
+	struct worker_log {
+		pthread_mutex_t lock;
+		FILE *f;
+		bool journal;	 /* stderr is systemd's journal: <N> prefixes */
+		char path[4096]; /* "": stderr */
+	} log;
 	struct exports *exports;
 	struct ipstor_pool_source source;
 };
 
+/* log.c: info, or a level of enum ipstor_log_level */
 void wlog(struct worker *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void wlog_at(struct worker *w, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* to path, or stderr (NULL, or path cannot be opened) */
+void worker_log_open(struct worker *w, const char *path);
+/* SIGUSR1: open the path again (logrotate moved the file) */
+int worker_log_reopen(struct worker *w);
+void worker_log_close(struct worker *w);
+
+/* notify.c: "READY=1", "RELOADING=1", "STOPPING=1" to systemd */
+void worker_notify(const char *state);
 
 /* pools.c */
 void worker_source(struct worker *w, struct ipstor_pool_source *out);

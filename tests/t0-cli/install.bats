@@ -13,6 +13,11 @@ load ../helpers/common
 	[ -f "$dest/usr/share/man/man5/ipstor-metadata.5" ]
 	[ -f "$dest/usr/share/bash-completion/completions/ipstor" ]
 	[ -f "$dest/usr/share/zsh/vendor-completions/_ipstor" ]
+	# the unit names the installed binary and the state dir
+	grep -qx "ExecStart=/usr/sbin/ipstor server start --foreground" "$dest/usr/lib/systemd/system/ipstor.service"
+	grep -q "^/var/lib/ipstor/worker.log {" "$dest/etc/logrotate.d/ipstor"
+	run -0 make -C "$top" --no-print-directory install PREFIX=/opt/ipstor DESTDIR="$dest" BUILD="$IPSTOR_BUILD"
+	grep -qx "ExecStart=/opt/ipstor/sbin/ipstor server start --foreground" "$dest/opt/ipstor/lib/systemd/system/ipstor.service"
 	# nothing outside DESTDIR
 	[ ! -e /usr/sbin/ipstor ] || [ /usr/sbin/ipstor -ot "$dest/usr/sbin/ipstor" ]
 }
