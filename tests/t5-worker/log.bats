@@ -57,8 +57,10 @@ foreground() {
 	ipstor server start
 	: >"$D/stderr"
 	foreground JOURNAL_STREAM="$(stat -c %d:%i "$D/stderr")"
-	run wait "$worker"
-	[ "$status" -ne 0 ]
+	# (wait in this shell: run would wait in a subshell of its own)
+	st=0
+	wait "$worker" || st=$?
+	[ "$st" -ne 0 ]
 	run -0 cat "$D/stderr"
 	assert_line --regexp "^<3>error: cannot start: a worker already runs for '.*' \(pid [0-9]+\)$"
 }
