@@ -66,6 +66,9 @@ struct opts {
 	} bench;
 	/* snap, backup, restore */
 	char *keep, *older_than, *from, *output;
+	/* mirror */
+	char *device, *remote, *region_size, *resync_rate, *max_lag, *leg;
+	int async;
 };
 #define LOCK_TIMEOUT_UNSET INT_MIN
 #define LOCK_TIMEOUT_MAX (INT_MAX / 1000)
@@ -197,5 +200,6 @@ extern const struct cmd snap_commands[];
 int cmd_backup(struct cli *c, int argc, const char **argv);
 int cmd_restore(struct cli *c, int argc, const char **argv);
 extern const struct poptOption backup_opts[], restore_opts[];
+extern const struct cmd mirror_commands[];
 
 #endif

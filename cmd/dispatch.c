@@ -33,6 +33,12 @@ void opts_reset(void)
 	free(opt.older_than);
 	free(opt.from);
 	free(opt.output);
+	free(opt.device);
+	free(opt.remote);
+	free(opt.region_size);
+	free(opt.resync_rate);
+	free(opt.max_lag);
+	free(opt.leg);
 	if (opt.allow)
 		for (int i = 0; opt.allow[i]; i++)
 			free(opt.allow[i]);

@@ -52,6 +52,8 @@ const struct cmd ipstor_commands[] = {
 	 vol_commands, 0, 0, 0},
 	{"snap", NULL, "Snapshots of volumes: create, roll back, prune", NULL,
 	 NULL, snap_commands, 0, 0, 0},
+	{"mirror", NULL, "Mirror volumes onto other pools, devices or servers",
+	 NULL, NULL, mirror_commands, 0, 0, 0},
 	{"export", NULL, "Serve volumes over the network (NBD, UDP)", NULL,
 	 NULL, export_commands, 0, 0, 0},
 	{"remote", NULL, "Read and write volumes other ipstor servers export",

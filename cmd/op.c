@@ -20,7 +20,8 @@ int cli_op(struct cli *c, const char *op, struct json_object *args,
 	}
 	json_object_put(args);
 	/* a failure's result matters only where it is a report */
-	if (r && *res && strcmp(op, "pool.check") && strcmp(op, "pool.repair")) {
+	if (r && *res && strcmp(op, "pool.check") && strcmp(op, "pool.repair") &&
+	    strcmp(op, "mirror.verify")) {
 		json_object_put(*res);
 		*res = NULL;
 	}

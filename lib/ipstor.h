@@ -17,6 +17,7 @@
 struct json_object;
 struct ipstor_ctx;
 struct ipstor_pool;
+struct ipstor_pool_source;
 struct ipstor_vol;
 
 #define IPSTOR_VERSION "0.1.0"
@@ -295,6 +296,53 @@ int ipstor_export_add(struct ipstor_pool *pool,
 int ipstor_export_remove(struct ipstor_pool *pool, const char *name);
 /* Array of export descriptions. */
 int ipstor_export_list(struct ipstor_pool *pool, struct json_object **out);
+
+/* ---- mirrors ------------------------------------------------------- */
+
+#define IPSTOR_MIRROR_MAX_LEGS 4
+
+struct ipstor_mirror_add_opts {
+	/* exactly one: a hidden thick volume in this pool, a raw device or
+	 * file, or a volume on another server (nbd://HOST:PORT/NAME) */
+	const char *pool;
+	const char *device;
+	const char *remote;
+	uint32_t region_size; /* first leg only; 0: 1 MiB */
+	uint64_t resync_rate; /* bytes/s while clients do I/O; 0: unlimited */
+	bool async;	      /* remote: acknowledge before the leg has it */
+	uint64_t max_lag;     /* async: bytes in flight at most */
+	bool force;	      /* reuse a device that carries a signature */
+};
+/* Adds a leg; it syncs in the background in the worker, and before the
+ * call returns offline. Result: the mirror's status. */
+int ipstor_mirror_add(struct ipstor_pool *pool, const char *volume,
+		      const struct ipstor_mirror_add_opts *opts,
+		      struct json_object **out);
+/* Legs are named by slot (0 is the volume's own map, which stays). */
+int ipstor_mirror_remove(struct ipstor_pool *pool, const char *volume,
+			 int slot);
+/* The leg (slot, or -1: the last pool leg) becomes volume 'newname' of
+ * its pool, holding the data as of the split. */
+int ipstor_mirror_split(struct ipstor_pool *pool, const char *volume,
+			const char *newname, int slot,
+			struct json_object **out);
+/* Failed legs (slot, or -1: all) are opened again and resynced. */
+int ipstor_mirror_repair(struct ipstor_pool *pool, const char *volume,
+			 int slot, uint64_t resync_rate,
+			 struct json_object **out);
+/* Compares the legs in sync region by region; -EIO when they differ,
+ * with the differing ranges in the report. */
+int ipstor_mirror_verify(struct ipstor_pool *pool, const char *volume,
+			 struct json_object **out);
+/* Array of mirror descriptions (every mirror of the pool, or one). */
+int ipstor_mirror_status(struct ipstor_pool *pool, const char *volume,
+			 struct json_object **out);
+/* The worker: mirrors get a service thread (resync, cleaning, probing
+ * failed legs) and find other pools through src. */
+void ipstor_mirror_background(const struct ipstor_pool_source *src);
+/* Stop the pool's running mirrors cleanly (before closing pools whose
+ * volumes are legs of each other's mirrors). */
+void ipstor_pool_stop_mirrors(struct ipstor_pool *pool);
 
 /* ---- disks --------------------------------------------------------- */
 

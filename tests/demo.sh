@@ -106,6 +106,22 @@ head -c 16M /dev/urandom >chunk.bin
 run remote write "ipstor://127.0.0.1:$uport/db" chunk.bin --secret-file db.key
 got=$("$IPSTOR" remote read "ipstor://127.0.0.1:$uport/db" --length 16M --secret-file db.key | sha256sum | cut -d' ' -f1)
 [ "$got" = "$(sha256sum <chunk.bin | cut -d' ' -f1)" ] && echo "16 MiB written and read back over UDP, identical"
+
+step "Mirror tank/db onto a spare file; a failing leg costs the clients nothing"
+truncate -s 640M spare.img
+run mirror add tank/db --device "$DEMO/spare.img"
+mirror_state() { "$IPSTOR" mirror status tank/db --json | jq -r '.mirrors[0].state'; }
+for _ in $(seq 600); do [ "$(mirror_state)" = in-sync ] && break; sleep 0.2; done
+run mirror status tank/db
+run disk fault "$DEMO/spare.img" --error
+head -c 1M /dev/urandom >blob
+run vol write tank/db blob --offset 8M
+run mirror status tank/db
+run disk heal "$DEMO/spare.img"
+run mirror repair tank/db
+for _ in $(seq 600); do [ "$(mirror_state)" = in-sync ] && break; sleep 0.2; done
+run mirror verify tank/db
+
 run server status
 
 step "Benchmark: the volume over NBD against the same 200 MiB in a plain file (IOMeter's model, 3 alternating rounds)"

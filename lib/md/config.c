@@ -1,6 +1,7 @@
 #include "config.h"
 #include "../map/addr.h"
 #include "../map/tree.h"
+#include "../mirror/mirror.h"
 #include "../pool/pool.h"
 #include "../util/endian.h"
 #include "../util/err.h"
@@ -82,6 +83,8 @@ static json_object *encode_volume(const struct pvol *v, int schema)
 	json_object_object_add(own, "generation",
 			       jstr_u64(v->owner_generation));
 	json_object_object_add(o, "owner", own);
+	if (v->hidden)
+		json_object_object_add(o, "hidden", json_object_new_boolean(true));
 	if (schema < 2)
 		return o;
 	json_object *snaps = json_object_new_array();
@@ -103,6 +106,11 @@ static json_object *encode_volume(const struct pvol *v, int schema)
  * snapshot stays readable by an ipstor that predates them. */
 static int schema_needed(const struct ipstor_pool *p)
 {
+	if (p->mirrors)
+		return CONFIG_SCHEMA_MIRRORS;
+	for (const struct pvol *v = p->vols; v; v = v->next)
+		if (v->hidden)
+			return CONFIG_SCHEMA_MIRRORS;
 	if (p->staging)
 		return 2;
 	for (const struct pvol *v = p->vols; v; v = v->next)
@@ -198,6 +206,9 @@ char *config_encode(const struct ipstor_pool *p, const uint64_t *used)
 			json_object_array_add(stg, encode_volume(v, 1));
 		json_object_object_add(root, "staging", stg);
 	}
+	if (p->mirrors)
+		json_object_object_add(root, "mirrors",
+				       mirror_config_encode(p));
 
 	char *out = strdup(json_object_to_json_string_ext(
 		root, JSON_C_TO_STRING_PLAIN));
@@ -407,6 +418,8 @@ static int decode_volume(struct ipstor_pool *p, json_object *o,
 	    get_u64str(own, "generation", &v->owner_generation))
 		return bad("malformed volume entry");
 	strcpy(v->name, json_object_get_string(name));
+	json_object *hidden = get(o, "hidden", json_type_boolean);
+	v->hidden = hidden && json_object_get_boolean(hidden);
 	if (decode_map(p, map, v->size, &v->map))
 		return bad("volume size does not fit its map");
 	size_t ns = json_object_array_length(st);
@@ -604,6 +617,15 @@ int config_decode(struct ipstor_pool *p, const char *text)
 				goto out;
 			}
 	}
+	json_object *mirrors = get(root, "mirrors", json_type_array);
+	if (schema >= CONFIG_SCHEMA_MIRRORS && mirrors &&
+	    (r = mirror_config_decode(p, mirrors)))
+		goto out;
+	for (struct pvol *v = p->vols; v; v = v->next)
+		if (v->hidden && schema < CONFIG_SCHEMA_MIRRORS) {
+			r = bad("a hidden volume in an old schema");
+			goto out;
+		}
 	r = 0;
 out:
 	json_object_put(root);

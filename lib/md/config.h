@@ -9,7 +9,9 @@ struct ipstor_pool;
 
 /* the newest schema this code reads and writes; it writes the oldest one
  * that can hold the pool (see config_encode) */
-#define CONFIG_SCHEMA 2
+#define CONFIG_SCHEMA 3
+/* the first schema with mirrors and hidden volumes */
+#define CONFIG_SCHEMA_MIRRORS 3
 
 /* malloc'd JSON text of the pool's configuration. used: chunks in use per
  * device as they should be recorded (NULL: the live counters). */

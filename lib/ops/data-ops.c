@@ -2,6 +2,7 @@
  * (a file, a pipe, or the client's own stdin/stdout passed over the
  * control socket). */
 #include "ops.h"
+#include "../mirror/mirror.h"
 #include "../util/err.h"
 
 #include <errno.h>
@@ -126,6 +127,13 @@ int ops_data(struct op_call *c, const char *op)
 	struct ipstor_pool *p;
 	if ((r = op_pool(c, writing ? IPSTOR_OPEN_RDWR : 0, &p)))
 		return r;
+	/* a mirrored volume is read through its mirror, which must be able
+	 * to record a failing leg: that needs the pool read-write */
+	if (!writing && !p->writable && mirror_find(p, name)) {
+		op_put(c, p, 0);
+		if ((r = op_pool(c, IPSTOR_OPEN_RDWR, &p)))
+			return r;
+	}
 	struct ipstor_vol *v = NULL;
 	char *buf = malloc(IO_BLOCK);
 	if (!buf)

@@ -12,6 +12,8 @@
  *   snap.backup snap.restore      (streams through fds[0])
  *   export.add export.remove export.show export.list
  *   disk.fault disk.heal disk.faults
+ *   mirror.add mirror.remove mirror.split mirror.repair mirror.verify
+ *   mirror.status
  */
 #include "ops.h"
 #include "../util/err.h"
@@ -166,6 +168,8 @@ int ipstor_op_run(struct ipstor_ctx *ctx, const struct ipstor_pool_source *src,
 		r = ops_export(&c, op + 7);
 	else if (!strncmp(op, "disk.", 5))
 		r = ops_disk(&c, op + 5);
+	else if (!strncmp(op, "mirror.", 7))
+		r = ops_mirror(&c, op + 7);
 	else
 		r = -ENOSYS;
 	if (r == -ENOSYS)

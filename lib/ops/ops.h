@@ -39,5 +39,6 @@ int ops_export(struct op_call *c, const char *op);
 int ops_disk(struct op_call *c, const char *op);
 int ops_snap(struct op_call *c, const char *op);
 int ops_stream(struct op_call *c, const char *op);
+int ops_mirror(struct op_call *c, const char *op);
 
 #endif

@@ -1,6 +1,7 @@
 #include "pool.h"
 #include "../map/load.h"
 #include "../map/tree.h"
+#include "../mirror/mirror.h"
 #include "../state/state.h"
 
 #include <stdio.h>
@@ -21,6 +22,7 @@ struct ipstor_pool *pool_alloc(struct ipstor_ctx *ctx)
 		&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&p->md_lock, &a);
 	pthread_rwlock_init(&p->io_lock, &a);
+	pthread_rwlock_init(&p->mirror_lock, &a);
 	pthread_rwlockattr_destroy(&a);
 	pthread_mutex_init(&p->commit_lock, NULL);
 	return p;
@@ -136,6 +138,11 @@ void pool_free(struct ipstor_pool *p)
 		p->staging = v->next;
 		pvol_free(v);
 	}
+	while (p->mirrors) {
+		struct pmirror *m = p->mirrors;
+		p->mirrors = m->next;
+		pmirror_free(m);
+	}
 	while (p->exports) {
 		struct pexport *e = p->exports;
 		p->exports = e->next;
@@ -145,6 +152,7 @@ void pool_free(struct ipstor_pool *p)
 	lock_release(p->lock_fd);
 	pthread_rwlock_destroy(&p->md_lock);
 	pthread_rwlock_destroy(&p->io_lock);
+	pthread_rwlock_destroy(&p->mirror_lock);
 	pthread_mutex_destroy(&p->commit_lock);
 	free(p);
 }

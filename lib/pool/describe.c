@@ -85,7 +85,7 @@ json_object *pool_describe_json(struct ipstor_pool *p)
 			missing++;
 	}
 	for (struct pvol *v = p->vols; v; v = v->next)
-		nvols++;
+		nvols += !v->hidden;
 	pthread_rwlock_unlock(&p->md_lock);
 
 	json_object_object_add(o, "name", json_object_new_string(p->name));

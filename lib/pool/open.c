@@ -2,6 +2,7 @@
 #include "scan.h"
 #include "../map/load.h"
 #include "../md/config.h"
+#include "../mirror/rt.h"
 #include "../state/state.h"
 #include "../stream/staging.h"
 #include "../util/err.h"
@@ -295,6 +296,7 @@ int ipstor_pool_close(struct ipstor_pool *p)
 	if (!p)
 		return 0;
 	int r = 0;
+	mirror_stop_all(p);
 	if (p->writable && !p->broken &&
 	    (p->config_dirty || p->ndirty || p->pend.n))
 		r = pool_commit(p);

@@ -67,6 +67,8 @@ struct pvol {
 	 * sharing is counted, so neither needs to survive it) */
 	bool has_origin;
 	uint8_t origin_vol[16], origin_snap[16];
+	bool hidden;	       /* a mirror's leg or bitmap: not listed */
+	struct mirror *mirror; /* running while the volume is open */
 	struct pvol *next;
 };
 
@@ -119,6 +121,7 @@ struct ipstor_pool {
 	/* staging volumes of restores in progress (or interrupted: dropped
 	 * at the next read-write open); name is the target volume's */
 	struct pvol *staging;
+	struct pmirror *mirrors; /* lib/mirror */
 
 	bool writable;
 	bool maps_loaded;
@@ -146,6 +149,9 @@ struct ipstor_pool {
 	pthread_rwlock_t md_lock;
 	pthread_rwlock_t io_lock;
 	pthread_mutex_t commit_lock;
+	/* held shared by every write of the data path, exclusively while a
+	 * volume gains or loses its mirror, so that no write slips past */
+	pthread_rwlock_t mirror_lock;
 };
 
 static inline uint64_t chunk_offset(const struct pdev *d, uint64_t chunk)

@@ -5,6 +5,7 @@
  * (docs/DESIGN.md, "The snapshot point"). */
 #include "snap.h"
 #include "../map/tree.h"
+#include "../mirror/mirror.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 
@@ -183,6 +184,11 @@ int ipstor_snap_rollback(struct ipstor_pool *p, const char *vname,
 	struct psnap *s = v ? find_snap(p, v, name) : NULL;
 	if (!s)
 		r = -ENOENT;
+	else if (mirror_find(p, vname))
+		/* the other legs would not follow */
+		r = ipstor_fail(-EBUSY, "volume '%s/%s' is mirrored; remove "
+					"its legs before you roll it back",
+				p->name, vname);
 	else if (v->open_count)
 		r = ipstor_fail(-EBUSY, "volume '%s' is in use", vname);
 	if (!r) {

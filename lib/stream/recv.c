@@ -7,6 +7,7 @@
 #include "staging.h"
 #include "../map/tree.h"
 #include "../snap/snap.h"
+#include "../mirror/mirror.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 #include "../vol/vol.h"
@@ -210,6 +211,10 @@ int ipstor_restore_stage(struct ipstor_pool *p, const char *vol, int fd,
 	int r = pool_need_writable(p);
 	if (r || (r = name_check("volume", vol)))
 		return r;
+	if (mirror_find(p, vol))
+		return ipstor_fail(-EBUSY, "volume '%s/%s' is mirrored; remove "
+					   "its legs before you restore into it",
+				   p->name, vol);
 	struct ipstor_restore *rs = calloc(1, sizeof(*rs));
 	struct pvol *st = calloc(1, sizeof(*st));
 	if (!rs || !st || !(st->stripe_devs = calloc(p->ndevs, sizeof(uint32_t))) ||

@@ -13,6 +13,7 @@
 #include "../map/load.h"
 #include "../map/space.h"
 #include "../map/tree.h"
+#include "../mirror/mirror.h"
 #include "../util/err.h"
 
 #include <errno.h>
@@ -123,7 +124,7 @@ int ipstor_snap_open(struct ipstor_pool *p, const char *name,
 	return r;
 }
 
-int ipstor_vol_open(struct ipstor_pool *p, const char *name,
+static int vol_open(struct ipstor_pool *p, const char *name, bool internal,
 		    struct ipstor_vol **out)
 {
 	int r = 0;
@@ -134,6 +135,9 @@ int ipstor_vol_open(struct ipstor_pool *p, const char *name,
 	if (!r && !v)
 		r = ipstor_fail(-ENOENT, "volume '%s' not found in pool '%s'",
 				name, p->name);
+	if (!r && v->hidden && !internal)
+		r = ipstor_fail(-EBUSY, "volume '%s' is a leg of a mirror",
+				name);
 	struct ipstor_vol *vol = NULL;
 	if (!r && !(vol = calloc(1, sizeof(*vol))))
 		r = -ENOMEM;
@@ -141,16 +145,47 @@ int ipstor_vol_open(struct ipstor_pool *p, const char *name,
 		vol->p = p;
 		vol->v = v;
 		v->open_count++;
-		*out = vol;
 	}
 	pthread_rwlock_unlock(&p->md_lock);
+	/* a mirrored volume's requests go through its mirror */
+	if (!r && !internal && (r = mirror_attach(p, v))) {
+		pthread_rwlock_wrlock(&p->md_lock);
+		v->open_count--;
+		pthread_rwlock_unlock(&p->md_lock);
+		free(vol);
+	}
+	if (!r)
+		*out = vol;
 	return r;
+}
+
+int ipstor_vol_open(struct ipstor_pool *p, const char *name,
+		    struct ipstor_vol **out)
+{
+	return vol_open(p, name, false, out);
+}
+
+int vol_open_internal(struct ipstor_pool *p, const char *name,
+		      struct ipstor_vol **out)
+{
+	return vol_open(p, name, true, out);
+}
+
+void vol_close_internal(struct ipstor_vol *vol)
+{
+	if (!vol)
+		return;
+	pthread_rwlock_wrlock(&vol->p->md_lock);
+	vol->v->open_count--;
+	pthread_rwlock_unlock(&vol->p->md_lock);
+	free(vol);
 }
 
 void ipstor_vol_close(struct ipstor_vol *vol)
 {
 	if (!vol)
 		return;
+	mirror_detach(vol->p, vol->v);
 	pthread_rwlock_wrlock(&vol->p->md_lock);
 	if (vol->s)
 		vol->s->open_count--;
@@ -236,10 +271,18 @@ static uint64_t lookup(struct ipstor_vol *vol, uint64_t vc, bool *exclusive,
 int ipstor_vol_pread(struct ipstor_vol *vol, void *buf, size_t len,
 		     uint64_t off)
 {
-	struct ipstor_pool *p = vol->p;
 	int r = check_range(vol, len, off);
 	if (r)
 		return r;
+	if (vol->v->mirror && !vol->s)
+		return mirror_pread(vol->v->mirror, buf, len, off);
+	return vol_map_pread(vol, buf, len, off);
+}
+
+int vol_map_pread(struct ipstor_vol *vol, void *buf, size_t len, uint64_t off)
+{
+	struct ipstor_pool *p = vol->p;
+	int r = 0;
 	char *dst = buf;
 	pthread_rwlock_rdlock(&p->io_lock);
 	while (len && !r) {
@@ -336,13 +379,31 @@ int ipstor_vol_pwrite(struct ipstor_vol *vol, const void *buf, size_t len,
 	int r = check_writable(vol);
 	if (r || (r = check_range(vol, len, off)))
 		return r;
+	pthread_rwlock_rdlock(&vol->p->mirror_lock);
+	if (vol->v->mirror && !vol->s)
+		r = mirror_pwrite(vol->v->mirror, buf, len, off, flags);
+	else
+		r = vol_map_pwrite(vol, buf, len, off, flags);
+	pthread_rwlock_unlock(&vol->p->mirror_lock);
+	return r;
+}
+
+int vol_map_pwrite(struct ipstor_vol *vol, const void *buf, size_t len,
+		   uint64_t off, unsigned flags)
+{
 	return for_each_piece(vol, buf, len, off, flags, write_piece);
 }
 
 int ipstor_vol_flush(struct ipstor_vol *vol)
 {
 	int r = check_writable(vol);
-	return r ? r : pool_commit(vol->p);
+	if (r)
+		return r;
+	pthread_rwlock_rdlock(&vol->p->mirror_lock);
+	r = vol->v->mirror && !vol->s ? mirror_flush(vol->v->mirror)
+					   : pool_commit(vol->p);
+	pthread_rwlock_unlock(&vol->p->mirror_lock);
+	return r;
 }
 
 static int unmap_piece(struct ipstor_vol *vol, uint64_t vc)
@@ -387,7 +448,15 @@ int ipstor_vol_trim(struct ipstor_vol *vol, uint64_t len, uint64_t off,
 	int r = check_writable(vol);
 	if (r || (r = check_range(vol, len, off)))
 		return r;
-	return for_each_piece(vol, NULL, len, off, flags, trim_piece);
+	/* legs must read alike afterwards: a mirror trims by zeroing */
+	pthread_rwlock_rdlock(&vol->p->mirror_lock);
+	if (vol->v->mirror && !vol->s)
+		r = mirror_zero(vol->v->mirror, len, off,
+				flags & IPSTOR_IO_FUA);
+	else
+		r = for_each_piece(vol, NULL, len, off, flags, trim_piece);
+	pthread_rwlock_unlock(&vol->p->mirror_lock);
+	return r;
 }
 
 static int zero_piece(struct ipstor_vol *vol, struct piece pc,
@@ -423,7 +492,19 @@ int ipstor_vol_zero(struct ipstor_vol *vol, uint64_t len, uint64_t off,
 	int r = check_writable(vol);
 	if (r || (r = check_range(vol, len, off)))
 		return r;
-	r = for_each_piece(vol, NULL, len, off, flags, zero_piece);
+	pthread_rwlock_rdlock(&vol->p->mirror_lock);
+	if (vol->v->mirror && !vol->s)
+		r = mirror_zero(vol->v->mirror, len, off, flags);
+	else
+		r = vol_map_zero(vol, len, off, flags);
+	pthread_rwlock_unlock(&vol->p->mirror_lock);
+	return r;
+}
+
+int vol_map_zero(struct ipstor_vol *vol, uint64_t len, uint64_t off,
+		 unsigned flags)
+{
+	int r = for_each_piece(vol, NULL, len, off, flags, zero_piece);
 	/* zeroes must be durable with FUA even when written in place */
 	if (!r && (flags & IPSTOR_IO_FUA))
 		r = pool_commit(vol->p);
@@ -469,6 +550,9 @@ int ipstor_vol_block_status(struct ipstor_vol *vol, uint64_t off,
 	int r = check_range(vol, len, off);
 	if (r || !len)
 		return r;
+	/* leg 0 missed writes: its map no longer says where data is */
+	if (vol->v->mirror && !vol->s && mirror_map_unreliable(vol->v->mirror))
+		return fn(off, len, true, data);
 	uint64_t end = off + len;
 	struct extents e = {0};
 	uint64_t vc0 = off >> p->chunk_shift;

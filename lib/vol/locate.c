@@ -23,7 +23,8 @@ static int add_vols(struct ipstor_pool *p, void *data)
 		return 0;
 	L->found_pool = true;
 	for (struct pvol *v = p->vols; v; v = v->next)
-		json_object_array_add(L->arr, vol_describe_json(p, v));
+		if (!v->hidden)
+			json_object_array_add(L->arr, vol_describe_json(p, v));
 	return 0;
 }
 
@@ -56,7 +57,8 @@ struct locate {
 static int match_vol(struct ipstor_pool *p, void *data)
 {
 	struct locate *L = data;
-	if (!pool_find_vol(p, L->vol))
+	struct pvol *v = pool_find_vol(p, L->vol);
+	if (!v || v->hidden)
 		return 0;
 	if (L->matches++ == 0)
 		snprintf(L->pool, sizeof(L->pool), "%s", p->name);

@@ -4,6 +4,7 @@
 #include "../map/addr.h"
 #include "../map/space.h"
 #include "../map/tree.h"
+#include "../mirror/mirror.h"
 #include "../util/err.h"
 #include "../util/timefmt.h"
 #include "../util/units.h"
@@ -49,6 +50,22 @@ static struct pvol *find_or_fail(struct ipstor_pool *p, const char *name)
 		ipstor_fail(-ENOENT, "volume '%s' not found in pool '%s'", name,
 			    p->name);
 	return v;
+}
+
+/* Mirror legs and bitmaps belong to their mirror; a mirrored volume
+ * cannot change under its legs. */
+static int check_not_mirrored(struct ipstor_pool *p, struct pvol *v,
+			      const char *what)
+{
+	if (v->hidden)
+		return ipstor_fail(-EBUSY, "volume '%s' belongs to a mirror; "
+					   "use 'ipstor mirror'",
+				   v->name);
+	if (mirror_find(p, v->name))
+		return ipstor_fail(-EBUSY, "volume '%s/%s' is mirrored; remove "
+					   "its legs before you %s it",
+				   p->name, v->name, what);
+	return 0;
 }
 
 static int no_space(struct ipstor_pool *p, uint64_t need)
@@ -146,13 +163,28 @@ int vol_unmap_range(struct ipstor_pool *p, struct pvol *v, uint64_t from,
 	return r;
 }
 
-/* The n devices with the most free space, in index order. */
-static int pick_stripes(struct ipstor_pool *p, uint32_t n, uint32_t *out)
+static bool holds(const struct pvol *v, uint32_t dev)
+{
+	for (uint32_t k = 0; v && k < v->nstripes; k++)
+		if (v->stripe_devs[k] == dev)
+			return true;
+	return false;
+}
+
+/* The n devices with the most free space, in index order, none of
+ * avoid's. */
+static int pick_stripes(struct ipstor_pool *p, uint32_t n, uint32_t *out,
+			const struct pvol *avoid)
 {
 	uint32_t avail = 0;
 	for (uint32_t i = 0; i < p->ndevs; i++)
-		if (p->devs[i].be)
+		if (p->devs[i].be && !holds(avoid, i))
 			avail++;
+	if (avoid && !avail)
+		return ipstor_fail(-EINVAL,
+				   "a leg on the same device: every device of "
+				   "pool '%s' holds chunks of '%s'",
+				   p->name, avoid->name);
 	if (n > avail)
 		return ipstor_fail(-EINVAL,
 				   "pool '%s' has %u device%s; cannot stripe "
@@ -166,7 +198,7 @@ static int pick_stripes(struct ipstor_pool *p, uint32_t n, uint32_t *out)
 		uint64_t bf = 0;
 		for (uint32_t i = 0; i < p->ndevs; i++) {
 			struct pdev *d = &p->devs[i];
-			if (!d->be || taken[i])
+			if (!d->be || taken[i] || holds(avoid, i))
 				continue;
 			uint64_t f = d->geo.data_chunks - d->used;
 			if (best < 0 || f > bf) {
@@ -184,8 +216,40 @@ static int pick_stripes(struct ipstor_pool *p, uint32_t n, uint32_t *out)
 	return 0;
 }
 
+static int create(struct ipstor_pool *p, const char *name,
+		  const struct ipstor_vol_create_opts *o,
+		  const struct pvol *avoid);
+
 int ipstor_vol_create(struct ipstor_pool *p, const char *name,
 		      const struct ipstor_vol_create_opts *o)
+{
+	return create(p, name, o, NULL);
+}
+
+int vol_create_hidden(struct ipstor_pool *p, const char *name, uint64_t size,
+		      const struct pvol *avoid)
+{
+	struct ipstor_vol_create_opts o = {.size = size};
+	if (avoid) {
+		/* as many stripes as the devices left */
+		for (uint32_t i = 0; i < p->ndevs; i++)
+			o.stripes += p->devs[i].be && !holds(avoid, i);
+		if (!o.stripes)
+			return pick_stripes(p, 1, NULL, avoid);
+	}
+	int r = create(p, name, &o, avoid);
+	if (r)
+		return r;
+	pthread_rwlock_wrlock(&p->md_lock);
+	pool_find_vol(p, name)->hidden = true;
+	p->config_dirty = true;
+	pthread_rwlock_unlock(&p->md_lock);
+	return pool_commit(p);
+}
+
+static int create(struct ipstor_pool *p, const char *name,
+		  const struct ipstor_vol_create_opts *o,
+		  const struct pvol *avoid)
 {
 	uint64_t size = 0;
 	int r;
@@ -228,7 +292,7 @@ int ipstor_vol_create(struct ipstor_pool *p, const char *name,
 				p->name);
 		goto fail;
 	}
-	if ((r = pick_stripes(p, v->nstripes, v->stripe_devs)))
+	if ((r = pick_stripes(p, v->nstripes, v->stripe_devs, avoid)))
 		goto fail;
 	if (!v->thin) {
 		uint64_t need = space_needed_for(p, n);
@@ -277,6 +341,10 @@ int ipstor_vol_delete(struct ipstor_pool *p, const char *name)
 		pthread_rwlock_unlock(&p->md_lock);
 		return -ENOENT;
 	}
+	if ((r = check_not_mirrored(p, v, "delete"))) {
+		pthread_rwlock_unlock(&p->md_lock);
+		return r;
+	}
 	if (v->open_count) {
 		pthread_rwlock_unlock(&p->md_lock);
 		return ipstor_fail(-EBUSY, "volume '%s' is in use", name);
@@ -321,6 +389,8 @@ int ipstor_vol_rename(struct ipstor_pool *p, const char *name,
 	struct pvol *v = find_or_fail(p, name);
 	if (!v)
 		r = -ENOENT;
+	else if ((r = check_not_mirrored(p, v, "rename")))
+		;
 	else if (strcmp(name, newname) && pool_find_vol(p, newname))
 		r = ipstor_fail(-EEXIST,
 				"volume '%s' already exists in pool '%s'",
@@ -350,6 +420,8 @@ int ipstor_vol_resize(struct ipstor_pool *p, const char *name, uint64_t want)
 		r = -ENOENT;
 		goto out;
 	}
+	if ((r = check_not_mirrored(p, v, "resize")))
+		goto out;
 	uint64_t old_n = vol_nchunks(p, v->size), n = vol_nchunks(p, size);
 	if (size > v->size) {
 		uint8_t depth = tree_depth_for(n);
@@ -438,6 +510,11 @@ json_object *vol_describe_json(struct ipstor_pool *p, struct pvol *v)
 		o, "created",
 		json_object_new_string(time_format_rfc3339(v->created, t,
 							   sizeof(t))));
+	struct pmirror *pm = mirror_find(p, v->name);
+	json_object_object_add(o, "mirror_legs",
+			       json_object_new_int64(pm ? pm->nlegs : 1));
+	if (v->hidden)
+		json_object_object_add(o, "hidden", json_object_new_boolean(true));
 	json_object_object_add(o, "owner_generation",
 			       json_object_new_int64((int64_t)v->owner_generation));
 	int64_t nsnaps = 0;
@@ -486,8 +563,19 @@ int ipstor_vol_list(struct ipstor_pool *p, struct json_object **out)
 	json_object *arr = json_object_new_array();
 	pthread_rwlock_rdlock(&p->md_lock);
 	for (struct pvol *v = p->vols; v; v = v->next)
-		json_object_array_add(arr, vol_describe_json(p, v));
+		if (!v->hidden)
+			json_object_array_add(arr, vol_describe_json(p, v));
 	pthread_rwlock_unlock(&p->md_lock);
 	*out = arr;
 	return 0;
+}
+
+int vol_delete_hidden(struct ipstor_pool *p, const char *name)
+{
+	pthread_rwlock_wrlock(&p->md_lock);
+	struct pvol *v = pool_find_vol(p, name);
+	if (v)
+		v->hidden = false;
+	pthread_rwlock_unlock(&p->md_lock);
+	return v ? ipstor_vol_delete(p, name) : 0;
 }

@@ -50,6 +50,26 @@ int vol_fill_thick(struct ipstor_pool *p, struct pvol *v, uint64_t from,
 int vol_unmap_range(struct ipstor_pool *p, struct pvol *v, uint64_t from,
 		    uint64_t to);
 
+/* The chunk map's own data path, below any mirror (io.c). Ranges are
+ * checked by the caller. */
+int vol_map_pread(struct ipstor_vol *vol, void *buf, size_t len, uint64_t off);
+int vol_map_pwrite(struct ipstor_vol *vol, const void *buf, size_t len,
+		   uint64_t off, unsigned flags);
+int vol_map_zero(struct ipstor_vol *vol, uint64_t len, uint64_t off,
+		 unsigned flags);
+/* Open a volume without its mirror, hidden ones too (mirror legs and
+ * bitmaps). */
+int vol_open_internal(struct ipstor_pool *p, const char *name,
+		      struct ipstor_vol **out);
+void vol_close_internal(struct ipstor_vol *vol);
+
+/* A hidden thick volume (a mirror's leg or bitmap), on devices that hold
+ * no chunk of 'avoid' when given. Committed. */
+int vol_create_hidden(struct ipstor_pool *p, const char *name, uint64_t size,
+		      const struct pvol *avoid);
+/* Delete a hidden volume. */
+int vol_delete_hidden(struct ipstor_pool *p, const char *name);
+
 struct json_object *vol_describe_json(struct ipstor_pool *p, struct pvol *v);
 
 #endif

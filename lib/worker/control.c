@@ -34,7 +34,9 @@ static bool is_read_only_op(const char *op)
 	       !strcmp(op, "vol.read") || !strcmp(op, "export.show") ||
 	       !strcmp(op, "export.list") || !strcmp(op, "disk.faults") ||
 	       !strcmp(op, "snap.show") || !strcmp(op, "snap.list") ||
-	       !strcmp(op, "snap.diff") || !strcmp(op, "snap.backup");
+	       !strcmp(op, "snap.diff") || !strcmp(op, "snap.backup") ||
+
+	       !strcmp(op, "mirror.status") || !strcmp(op, "mirror.verify");
 }
 
 static json_object *status(struct worker *w)

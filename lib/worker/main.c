@@ -178,6 +178,8 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 	pthread_mutex_init(&w.admin, NULL);
 	pthread_cond_init(&w.idle, NULL);
 	worker_source(&w, &w.source);
+	/* mirrors find the other pools among the worker's */
+	ipstor_mirror_background(&w.source);
 	int ready = opts ? opts->ready_fd : -1;
 	char path[PATH_MAX];
 	bool to_file = !(opts && opts->foreground);
@@ -208,7 +210,10 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 		goto out;
 	}
 	wlog(&w, "starting (state dir %s)", ctx->state_dir);
-	if ((r = worker_open_all(&w)) || (r = exports_start(&w)))
+	if ((r = worker_open_all(&w)))
+		goto out;
+	worker_start_mirrors(&w);
+	if ((r = exports_start(&w)))
 		goto out;
 	if ((r = lfd = listen_control(&w)) < 0)
 		goto out;
@@ -231,6 +236,7 @@ int ipstor_worker_main(struct ipstor_ctx *ctx,
 				worker_notify("RELOADING=1");
 				pthread_mutex_lock(&w.admin);
 				worker_open_all(&w);
+				worker_start_mirrors(&w);
 				exports_reconcile(&w);
 				pthread_mutex_unlock(&w.admin);
 				worker_notify("READY=1");
@@ -282,6 +288,7 @@ out:
 	}
 	worker_log_close(&w);
 	ipstor_ctx_set_log(ctx, saved_log, saved_data);
+	ipstor_mirror_background(NULL);
 	pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
 	return r < 0 ? r : 0;
 }

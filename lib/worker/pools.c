@@ -4,6 +4,7 @@
 #include "worker.h"
 #include "../pool/pool.h"
 #include "../pool/scan.h"
+#include "../mirror/rt.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 
@@ -111,8 +112,37 @@ int worker_open_all(struct worker *w)
 	return r;
 }
 
+/* Every mirror runs from the start: resync after a crash, failed legs
+ * probed, whether or not a client has the volume open. */
+void worker_start_mirrors(struct worker *w)
+{
+	struct ipstor_pool *ps[256];
+	int n = 0;
+	pthread_mutex_lock(&w->lock);
+	for (struct wpool *wp = w->pools; wp && n < 256; wp = wp->next)
+		ps[n++] = wp->p;
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < n; i++)
+		for (struct pmirror *pm = ps[i]->mirrors; pm; pm = pm->next) {
+			int err;
+			if (!mirror_running(ps[i], pm->volume, &err) && err)
+				wlog(w, "mirror of '%s/%s' cannot start: %s",
+				     ps[i]->name, pm->volume,
+				     ipstor_last_error());
+		}
+}
+
 void worker_close_all(struct worker *w)
 {
+	pthread_mutex_lock(&w->lock);
+	struct ipstor_pool *ps[256];
+	int n = 0;
+	for (struct wpool *wp = w->pools; wp && n < 256; wp = wp->next)
+		ps[n++] = wp->p;
+	pthread_mutex_unlock(&w->lock);
+	/* mirrors first: their legs may live in each other's pools */
+	for (int i = 0; i < n; i++)
+		ipstor_pool_stop_mirrors(ps[i]);
 	pthread_mutex_lock(&w->lock);
 	while (w->pools) {
 		struct wpool *wp = w->pools;

@@ -54,6 +54,7 @@ void worker_notify(const char *state);
 void worker_source(struct worker *w, struct ipstor_pool_source *out);
 int worker_open_all(struct worker *w);
 void worker_close_all(struct worker *w);
+void worker_start_mirrors(struct worker *w);
 struct json_object *worker_pools_json(struct worker *w);
 
 /* control.c: one control connection, on its own thread. The thread

@@ -1,0 +1,232 @@
+/* Resync: copy the regions a leg has out of sync from the source leg,
+ * a batch at a time: copy, flush the targets, then clear their bits (a
+ * bit cleared before the copy is durable would lose it in a crash). The
+ * region lock keeps writes out of a region while it is copied. While
+ * clients do I/O the copy keeps to the mirror's resync rate. */
+#include "rt.h"
+#include "../util/err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH_BYTES (64u << 20)
+#define CLIENT_IDLE_MS 1000
+
+static bool needs(struct mirror *m, int src, uint32_t i, uint64_t k)
+{
+	struct mleg *l = &m->legs[i];
+	return (int)i != src && atomic_load(&l->state) != LEG_FAILED &&
+	       l->open && bitmap_oos_test(m, l->pl->slot, k);
+}
+
+static uint64_t pending_regions(struct mirror *m, int src)
+{
+	uint64_t n = 0;
+	for (uint64_t k = 0; k < m->bm.nregions; k++)
+		for (uint32_t i = 0; i < m->nlegs; i++)
+			if (needs(m, src, i, k)) {
+				n++;
+				break;
+			}
+	return n;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+static void account(struct mirror *m, uint64_t bytes)
+{
+	struct resync_stats *s = &m->rs;
+	pthread_mutex_lock(&m->rs_lock);
+	s->done += bytes;
+	int64_t now = mirror_now_ms();
+	if (now - s->last_ms >= 500) {
+		double inst = (double)(s->done - s->last_done) * 1000.0 /
+			      (double)(now - s->last_ms);
+		s->rate = s->rate > 0 ? 0.6 * s->rate + 0.4 * inst : inst;
+		s->last_ms = now;
+		s->last_done = s->done;
+	}
+	pthread_mutex_unlock(&m->rs_lock);
+}
+
+/* Keep to the rate while clients are busy: sleep until the bytes copied
+ * since 'since_ms' are no more than the rate allows. */
+static void throttle(struct mirror *m, uint64_t *window_bytes,
+		     int64_t *window_ms, volatile bool *stop)
+{
+	uint64_t rate = m->pm->resync_rate;
+	int64_t now = mirror_now_ms();
+	bool busy = now - atomic_load(&m->last_client_io_ms) < CLIENT_IDLE_MS;
+	if (!rate || !busy) {
+		*window_bytes = 0;
+		*window_ms = now;
+		return;
+	}
+	int64_t due = *window_ms + (int64_t)(*window_bytes * 1000 / rate);
+	while (now < due && !(stop && *stop)) {
+		int64_t d = due - now;
+		sleep_ms(d > 200 ? 200 : (int)d);
+		now = mirror_now_ms();
+	}
+}
+
+/* One batch starting at *cursor. */
+int resync_step(struct mirror *m, uint64_t *cursor)
+{
+	struct bitmap *b = &m->bm;
+	uint32_t rsz = m->pm->region_size;
+	uint64_t done_regions[1024];
+	int nd = 0, r = 0;
+	void *buf = malloc(rsz);
+	if (!buf)
+		return -ENOMEM;
+	pthread_rwlock_rdlock(&m->legs_lock);
+	int src = mirror_source(m);
+	if (src < 0) {
+		pthread_rwlock_unlock(&m->legs_lock);
+		free(buf);
+		return 0;
+	}
+	bool touched[MIRROR_MAX_LEGS] = {false};
+	uint64_t k = *cursor, bytes = 0;
+	for (; k < b->nregions && bytes < BATCH_BYTES && nd < 1024; k++) {
+		bool any = false;
+		for (uint32_t i = 0; i < m->nlegs && !any; i++)
+			any = needs(m, src, i, k);
+		if (!any)
+			continue;
+		uint64_t off = k * rsz;
+		size_t len = (size_t)(m->v->size - off < rsz ? m->v->size - off
+							     : rsz);
+		mirror_lock_region(m, k);
+		struct mleg *s = &m->legs[src];
+		r = s->ops->pread(s, buf, len, off);
+		if (r) {
+			mirror_unlock_region(m, k);
+			pthread_rwlock_unlock(&m->legs_lock);
+			if (count_insync_legs(m) > 1)
+				leg_fail(s, r, "resync read");
+			free(buf);
+			return r;
+		}
+		for (uint32_t i = 0; i < m->nlegs; i++) {
+			if (!needs(m, src, i, k))
+				continue;
+			struct mleg *l = &m->legs[i];
+			int e = l->ops->pwrite(l, buf, len, off, false);
+			if (e) {
+				mirror_unlock_region(m, k);
+				pthread_rwlock_unlock(&m->legs_lock);
+				leg_fail(l, e, "resync write");
+				free(buf);
+				return 1; /* go on with the other legs */
+			}
+			touched[i] = true;
+			bytes += len;
+		}
+		mirror_unlock_region(m, k);
+		done_regions[nd++] = k;
+	}
+	*cursor = k;
+	for (uint32_t i = 0; i < m->nlegs; i++) {
+		struct mleg *l = &m->legs[i];
+		if (!touched[i])
+			continue;
+		int e = l->ops->drain ? l->ops->drain(l) : 0;
+		if (!e)
+			e = l->ops->flush(l);
+		if (e) {
+			touched[i] = false;
+			pthread_rwlock_unlock(&m->legs_lock);
+			leg_fail(l, e, "resync flush");
+			pthread_rwlock_rdlock(&m->legs_lock);
+		}
+	}
+	for (int d = 0; d < nd; d++)
+		for (uint32_t i = 0; i < m->nlegs; i++)
+			if (touched[i])
+				bitmap_oos_clear(m, m->legs[i].pl->slot,
+						 done_regions[d]);
+	pthread_mutex_lock(&m->rs_lock);
+	m->rs.copied += bytes;
+	pthread_mutex_unlock(&m->rs_lock);
+	pthread_rwlock_unlock(&m->legs_lock);
+	free(buf);
+	if (nd)
+		account(m, (uint64_t)nd * rsz);
+	return nd ? 1 : (k < b->nregions ? 1 : 0);
+}
+
+void resync_promote(struct mirror *m)
+{
+	struct ipstor_pool *p = m->p;
+	bool changed = false;
+	pthread_mutex_lock(&m->state_lock);
+	(void)bitmap_clean(m, false); /* cleared bits on disk first */
+	for (uint32_t i = 0; i < m->nlegs; i++) {
+		struct mleg *l = &m->legs[i];
+		if (atomic_load(&l->state) != LEG_SYNCING ||
+		    m->bm.noos[l->pl->slot])
+			continue;
+		atomic_store(&l->state, LEG_INSYNC);
+		pthread_rwlock_wrlock(&p->md_lock);
+		m->pm->generation++;
+		l->pl->state = LEG_INSYNC;
+		l->pl->generation = m->pm->generation;
+		l->pl->reason[0] = '\0';
+		p->config_dirty = true;
+		pthread_rwlock_unlock(&p->md_lock);
+		ipstor_log(p->ctx, IPSTOR_LOG_INFO,
+			   "mirror of '%s/%s': leg %u is in sync", p->name,
+			   m->v->name, l->pl->slot);
+		changed = true;
+	}
+	if (changed && pool_commit(p))
+		ipstor_log(p->ctx, IPSTOR_LOG_ERR,
+			   "mirror of '%s/%s': cannot record a leg in sync: %s",
+			   p->name, m->v->name, ipstor_last_error());
+	pthread_mutex_unlock(&m->state_lock);
+}
+
+int resync_run(struct mirror *m, volatile bool *stop)
+{
+	int src = mirror_source(m);
+	uint64_t todo = pending_regions(m, src);
+	pthread_mutex_lock(&m->rs_lock);
+	m->rs.active = todo > 0;
+	m->rs.total = todo * m->pm->region_size;
+	m->rs.done = 0;
+	m->rs.started_ms = m->rs.last_ms = mirror_now_ms();
+	m->rs.last_done = 0;
+	m->rs.rate = 0;
+	pthread_mutex_unlock(&m->rs_lock);
+	uint64_t cursor = 0, wbytes = 0;
+	int64_t wms = mirror_now_ms();
+	int r = 0;
+	while (todo && !(stop && *stop)) {
+		uint64_t before = m->rs.done;
+		r = resync_step(m, &cursor);
+		if (r < 0)
+			break;
+		wbytes += m->rs.done - before;
+		if (r == 0) {
+			/* a pass is over; writes to failed-then-repaired
+			 * legs may have added bits behind the cursor */
+			if (!pending_regions(m, mirror_source(m)))
+				break;
+			cursor = 0;
+		}
+		throttle(m, &wbytes, &wms, stop);
+	}
+	pthread_mutex_lock(&m->rs_lock);
+	m->rs.active = false;
+	pthread_mutex_unlock(&m->rs_lock);
+	resync_promote(m);
+	return r < 0 ? r : 0;
+}
