@@ -79,6 +79,12 @@ static void throttle(struct mirror *m, uint64_t *window_bytes,
 /* One batch starting at *cursor. */
 int resync_step(struct mirror *m, uint64_t *cursor)
 {
+	/* small batches while the copy keeps to a rate: its sleeps come
+	 * between batches */
+	int64_t idle_ms = mirror_now_ms() - atomic_load(&m->last_client_io_ms);
+	uint64_t batch = m->pm->resync_rate && idle_ms < CLIENT_IDLE_MS
+				 ? (4u << 20)
+				 : BATCH_BYTES;
 	struct bitmap *b = &m->bm;
 	uint32_t rsz = m->pm->region_size;
 	uint64_t done_regions[1024];
@@ -95,7 +101,7 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 	}
 	bool touched[MIRROR_MAX_LEGS] = {false};
 	uint64_t k = *cursor, bytes = 0;
-	for (; k < b->nregions && bytes < BATCH_BYTES && nd < 1024; k++) {
+	for (; k < b->nregions && bytes < batch && nd < 1024; k++) {
 		bool any = false;
 		for (uint32_t i = 0; i < m->nlegs && !any; i++)
 			any = needs(m, src, i, k);
@@ -132,6 +138,7 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 		}
 		mirror_unlock_region(m, k);
 		done_regions[nd++] = k;
+		account(m, len);
 	}
 	*cursor = k;
 	for (uint32_t i = 0; i < m->nlegs; i++) {
@@ -158,8 +165,6 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 	pthread_mutex_unlock(&m->rs_lock);
 	pthread_rwlock_unlock(&m->legs_lock);
 	free(buf);
-	if (nd)
-		account(m, (uint64_t)nd * rsz);
 	return nd ? 1 : (k < b->nregions ? 1 : 0);
 }
 
