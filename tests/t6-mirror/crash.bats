@@ -41,7 +41,15 @@ wait_in_sync() {
 		ipstor server start >/dev/null
 		"$HELPERS/nbdwriter" "nbd://127.0.0.1:$PORT/v" "$D/log" "$round" 2>"$D/writer.err" &
 		wpid=$!
-		sleep "0.$(printf '%03d' $((200 + RANDOM % 500)))"
+		# kill only once writes are flowing: on a loaded machine the
+		# writer may not even have connected within the random delay
+		before=$(cat "$D/log" 2>/dev/null | wc -l)
+		for _ in $(seq 600); do
+			[ "$(cat "$D/log" 2>/dev/null | wc -l)" -gt "$before" ] && break
+			kill -0 "$wpid" 2>/dev/null || break
+			sleep 0.1
+		done
+		sleep "0.$(printf '%03d' $((100 + RANDOM % 400)))"
 		kill -9 "$(cat "$IPSTOR_STATE_DIR/worker.pid")"
 		wait "$wpid" || { cat "$D/writer.err" >&2; return 1; }
 		# offline: what the bitmap on disk says a start must resync
