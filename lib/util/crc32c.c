@@ -2,12 +2,15 @@
 
 #include <pthread.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define POLY 0x82f63b78u /* reflected Castagnoli polynomial */
 
 static uint32_t table[8][256];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
-static int have_sse42;
+static int have_sse42, have_vpclmul;
 
 static void table_init(void)
 {
@@ -24,6 +27,9 @@ static void table_init(void)
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	have_sse42 = __builtin_cpu_supports("sse4.2");
+	have_vpclmul = have_sse42 && __builtin_cpu_supports("pclmul") &&
+		       __builtin_cpu_supports("avx2") &&
+		       __builtin_cpu_supports("vpclmulqdq");
 #endif
 }
 
@@ -150,6 +156,108 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c,
 }
 #endif
 
+#if defined(__x86_64__)
+/* Folding with carry-less multiplication (VPCLMULQDQ, two 128-bit
+ * products per instruction), where the CPU has it: measured on an AMD
+ * EPYC (Zen 3), 18 GB/s against the three lanes' 16 for 256 KiB, and
+ * twice their speed for 4 KiB, which the lanes cannot split. The
+ * message is a polynomial M over GF(2); its register is M * x^32 mod P,
+ * and that only depends on M mod P. So sixteen 128-bit accumulators (in
+ * eight 256-bit registers) each take every sixteenth 16-byte block: an
+ * accumulator A = hi * x^64 + lo moves 2048 bits on as
+ * lo * (x^(2048+64) mod P) + hi * (x^2048 mod P), two 64x32-bit
+ * products, then takes the next block by xor. At the end the sixteen
+ * fold into one 16-byte value congruent to everything so far, which the
+ * crc32 instruction finishes like any 16 bytes of message. Bit order is
+ * reflected (bit 0 of byte 0 is the highest power), and a carry-less
+ * product of reflected operands comes out one bit up, i.e. times x: the
+ * constants are taken one power lower to make up for it. */
+#define FOLD_ACC 8
+#define FOLD_BYTES (FOLD_ACC * 32u)
+static uint64_t fold_k[4]; /* 2048-bit fold: lo, hi; 128-bit: lo, hi */
+
+/* x^n mod P, as the 64-bit reflected operand of a carry-less multiply */
+static uint64_t xpow_reflected(unsigned n)
+{
+	uint64_t r = 1; /* normal bit order: bit d is x^d */
+	for (unsigned i = 0; i < n; i++) {
+		r <<= 1;
+		if (r >> 32)
+			r ^= 0x11edc6f41ull;
+	}
+	uint64_t k = 0;
+	for (unsigned d = 0; d < 32; d++)
+		if (r >> d & 1)
+			k |= 1ull << (63 - d);
+	return k;
+}
+
+static void fold_init(void)
+{
+	fold_k[0] = xpow_reflected(FOLD_BYTES * 8 + 63);
+	fold_k[1] = xpow_reflected(FOLD_BYTES * 8 - 1);
+	fold_k[2] = xpow_reflected(128 + 63);
+	fold_k[3] = xpow_reflected(128 - 1);
+}
+
+__attribute__((target("pclmul,sse4.2"))) static inline __m128i
+fold(__m128i a, __m128i k, __m128i next)
+{
+	__m128i lo = _mm_clmulepi64_si128(a, k, 0x00);
+	__m128i hi = _mm_clmulepi64_si128(a, k, 0x11);
+	return _mm_xor_si128(_mm_xor_si128(lo, hi), next);
+}
+
+__attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) static inline __m256i
+fold2(__m256i a, __m256i k, __m256i next)
+{
+	__m256i lo = _mm256_clmulepi64_epi128(a, k, 0x00);
+	__m256i hi = _mm256_clmulepi64_epi128(a, k, 0x11);
+	return _mm256_xor_si256(_mm256_xor_si256(lo, hi), next);
+}
+
+/* len >= 2 * FOLD_BYTES; consumes a multiple of FOLD_BYTES. Eight
+ * accumulators of two blocks each, named so that they stay in registers. */
+__attribute__((target("avx2,vpclmulqdq,pclmul,sse4.2"))) static uint32_t
+crc_clmul(uint32_t c, const uint8_t *p, size_t len, size_t *done)
+{
+#define LD(i) _mm256_loadu_si256((const __m256i *)(q + 32 * (i)))
+	const uint8_t *q = p;
+	__m256i a0 = LD(0), a1 = LD(1), a2 = LD(2), a3 = LD(3);
+	__m256i a4 = LD(4), a5 = LD(5), a6 = LD(6), a7 = LD(7);
+	/* the register so far goes into the first 32 bits of the message */
+	a0 = _mm256_xor_si256(a0, _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)c)));
+	__m256i k = _mm256_broadcastsi128_si256(
+		_mm_set_epi64x((long long)fold_k[1], (long long)fold_k[0]));
+	size_t n = FOLD_BYTES;
+	for (; len - n >= FOLD_BYTES; n += FOLD_BYTES) {
+		q = p + n;
+		a0 = fold2(a0, k, LD(0));
+		a1 = fold2(a1, k, LD(1));
+		a2 = fold2(a2, k, LD(2));
+		a3 = fold2(a3, k, LD(3));
+		a4 = fold2(a4, k, LD(4));
+		a5 = fold2(a5, k, LD(5));
+		a6 = fold2(a6, k, LD(6));
+		a7 = fold2(a7, k, LD(7));
+	}
+#undef LD
+	__m128i k1 = _mm_set_epi64x((long long)fold_k[3], (long long)fold_k[2]);
+	__m256i all[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+	__m128i a = _mm256_castsi256_si128(a0);
+	for (int i = 0; i < 8; i++) {
+		if (i)
+			a = fold(a, k1, _mm256_castsi256_si128(all[i]));
+		a = fold(a, k1, _mm256_extracti128_si256(all[i], 1));
+	}
+	uint64_t r = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(a));
+	r = __builtin_ia32_crc32di(
+		r, (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(a, a)));
+	*done = n;
+	return (uint32_t)r;
+}
+#endif
+
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	pthread_once(&table_once, table_init);
@@ -157,7 +265,11 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 #if defined(__x86_64__)
 	if (have_sse42) {
 		size_t done = 0;
-		if (len >= 3 * LANE) {
+		if (have_vpclmul && len >= 2 * FOLD_BYTES) {
+			static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+			pthread_once(&fold_once, fold_init);
+			c = crc_clmul(c, buf, len, &done);
+		} else if (len >= 3 * LANE) {
 			static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 			pthread_once(&shift_once, shift_init);
 			c = crc_hw3(c, buf, len, &done);
