@@ -605,7 +605,13 @@ static int cmp_gen(const void *a, const void *b)
  * every block, a generation acknowledged before the snapshot started (the
  * newest such one) or a later one issued before it returned (in flight
  * across it), zeroes only if no write to the block was acknowledged
- * before it started, and never a torn or foreign block. */
+ * before it started, and never a torn or foreign block. And all blocks
+ * at once must be the volume at one point T of that window: a block
+ * holding a write says T came after the write was issued, a block
+ * without the write that followed it says T came before that one was
+ * acknowledged (the server had not applied it), so the latest such issue
+ * must precede the earliest such acknowledgement. Per block alone, a
+ * snapshot could mix blocks from its start with blocks from its end. */
 static int do_verify_gens(const char *ref, const char *genlog,
 			  const char *snaplog)
 {
@@ -650,6 +656,10 @@ static int do_verify_gens(const char *ref, const char *genlog,
 			continue;
 		}
 		nsnap++;
+		/* T lies in (after, before): after the latest issue of a
+		 * write held, before the earliest acknowledgement of a write
+		 * not held */
+		uint64_t after = a, before = b, after_blk = 0, before_blk = 0;
 		for (uint64_t k = 0; k < nblocks; k++) {
 			uint8_t *blk = buf + k % 256 * BLK;
 			if (k % 256 == 0 &&
@@ -665,10 +675,21 @@ static int do_verify_gens(const char *ref, const char *genlog,
 					last = g[i].gen;
 			if (val == 0)
 				ok = last == 0;
+			size_t next = first[k]; /* the write after the one held */
 			for (size_t i = first[k]; val > 0 && i < first[k + 1];
 			     i++)
-				if (g[i].gen == (uint64_t)val)
+				if (g[i].gen == (uint64_t)val) {
 					ok = g[i].gen >= last && g[i].issued < b;
+					next = i + 1;
+					if (ok && g[i].issued > after) {
+						after = g[i].issued;
+						after_blk = k;
+					}
+				}
+			if (ok && next < first[k + 1] && g[next].acked < before) {
+				before = g[next].acked;
+				before_blk = k;
+			}
 			across += ok && val > 0 && (uint64_t)val != last;
 			zeroes += ok && val == 0;
 			if (!ok && bad++ < 10)
@@ -681,6 +702,14 @@ static int do_verify_gens(const char *ref, const char *genlog,
 						: "generation ",
 					(long long)val, (unsigned long long)last);
 		}
+		if (after >= before && bad++ < 10)
+			fprintf(stderr,
+				"snapshot '%s' is no single point in time: block "
+				"%llu holds a write issued %lld ns after block "
+				"%llu lacks one acknowledged\n",
+				name, (unsigned long long)after_blk,
+				(long long)(after - before),
+				(unsigned long long)before_blk);
 		ipstor_vol_close(sv);
 	}
 	if (sl)

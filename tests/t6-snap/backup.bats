@@ -185,6 +185,20 @@ no_staging() { # POOL
 	run -6 --separate-stderr ipstor restore "$D/v2.st" q/w
 	[ "$stderr" = "ipstor: stream format version 2 is newer than this ipstor reads (1)" ]
 	run -4 ipstor vol show q/w
+	# an incremental of a newer version onto its base: the target stays
+	ipstor restore "$D/full.st" q/w >/dev/null
+	ipstor vol write p/v "$D/a" >/dev/null
+	ipstor snap create p/v@s1 >/dev/null
+	ipstor backup p/v@s1 --from s0 -o "$D/inc.st" >/dev/null
+	cp "$D/inc.st" "$D/inc2.st"
+	"$EDIT" set-version "$D/inc2.st" 2
+	before=$(target_state q/w)
+	run -6 --separate-stderr ipstor restore "$D/inc2.st" q/w
+	[ "$stderr" = "ipstor: stream format version 2 is newer than this ipstor reads (1)" ]
+	[ "$(target_state q/w)" = "$before" ]
+	run -0 ipstor restore "$D/inc.st" q/w
+	ipstor snap prune q/w --keep 0 --yes >/dev/null
+	ipstor vol delete q/w --yes >/dev/null
 	# an incremental flag without a base is a contradiction
 	cp "$D/full.st" "$D/nobase.st"
 	"$EDIT" set-base "$D/nobase.st" 0123456789abcdef0123456789abcdef
