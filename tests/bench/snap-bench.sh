@@ -50,7 +50,7 @@ while getopts "r:t:p:m:h" o; do
 	t) secs=$OPTARG ;;
 	p) parts=$OPTARG ;;
 	m) wdir=$OPTARG ;;
-	*) sed -n '2,44p' "$0"; exit 2 ;;
+	*) sed -n '2,40p' "$0"; exit 2 ;;
 	esac
 done
 for t in fio jq; do
