@@ -16,7 +16,7 @@ VERSION := $(shell sed -n 's/^\#define IPSTOR_VERSION "\(.*\)"/\1/p' lib/ipstor.
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := blkid libudev json-c popt libcrypto fuse3 liburing libnbd
+PKGS := blkid libudev devmapper json-c popt libcrypto fuse3 liburing libnbd
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/asan

@@ -45,6 +45,8 @@ struct opts {
 	/* vol */
 	char *pool, *size, *offset, *length;
 	int thin, stripes, contiguous;
+	/* vol map */
+	char *dm_name;
 	/* server */
 	int foreground;
 	/* export */

@@ -31,6 +31,7 @@ static const struct column vol_fields[] = {
 	{"created", "created", COL_STR},
 	{"snapshots", "snapshots", COL_INT},
 	{"origin", "origin.snapshot", COL_STR},
+	{"mapped", "mapped", COL_STR},
 	{NULL, NULL, 0}};
 
 static void print_vol(json_object *res)
@@ -366,6 +367,86 @@ static int vol_clone(struct cli *c, int argc, const char **argv)
 	return 0;
 }
 
+/* ---- device-mapper -------------------------------------------------- */
+
+static const struct poptOption map_opts[] = {
+	{"name", 0, POPT_ARG_STRING, &opt.dm_name, 0,
+	 "device-mapper name (default: ipstor-POOL-VOL)", "DMNAME"},
+	{"read-only", 'r', POPT_ARG_NONE, &opt.read_only, 0,
+	 "a read-only block device", NULL},
+	POPT_TABLEEND};
+
+static const struct poptOption unmap_opts[] = {
+	{"force", 'f', POPT_ARG_NONE, &opt.force, 0,
+	 "remove it even while open (once its last opener closes it)", NULL},
+	POPT_TABLEEND};
+
+/* The table as dmsetup takes it: start length linear MAJ:MIN offset */
+static void print_table(json_object *table)
+{
+	size_t n = json_object_array_length(table);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(table, i);
+		printf("%lld %lld %s %s %lld\n",
+		       (long long)json_object_get_int64(res_get(e, "start")),
+		       (long long)json_object_get_int64(res_get(e, "length")),
+		       json_object_get_string(res_get(e, "target")),
+		       json_object_get_string(res_get(e, "device")),
+		       (long long)json_object_get_int64(res_get(e, "offset")));
+	}
+}
+
+static int vol_map(struct cli *c, int argc, const char **argv)
+{
+	(void)argc;
+	json_object *a, *res;
+	int r = args_vol_ref(c, argv[0], &a);
+	if (r)
+		return r;
+	if (opt.dm_name)
+		args_str(a, "dmname", opt.dm_name);
+	args_bool(a, "read_only", opt.read_only);
+	args_bool(a, "dry_run", opt.dry_run);
+	if ((r = cli_op(c, "vol.map", a, NULL, 0, &res)))
+		return r;
+	json_object *m = res_get(res, "map");
+	if (opt.json)
+		out_json(res);
+	else if (opt.dry_run)
+		print_table(res_get(m, "table"));
+	else
+		out_say("mapped volume '%s/%s' as %s",
+			json_object_get_string(res_get(m, "pool")),
+			json_object_get_string(res_get(m, "volume")),
+			json_object_get_string(res_get(m, "device")));
+	json_object_put(res);
+	return 0;
+}
+
+static int vol_unmap(struct cli *c, int argc, const char **argv)
+{
+	(void)argc;
+	json_object *a, *res;
+	int r = args_vol_ref(c, argv[0], &a);
+	if (r)
+		return r;
+	args_bool(a, "force", opt.force);
+	args_bool(a, "dry_run", opt.dry_run);
+	if ((r = cli_op(c, "vol.unmap", a, NULL, 0, &res)))
+		return r;
+	json_object *m = res_get(res, "map");
+	if (opt.json)
+		out_json(res);
+	else
+		out_say("%s %s%s", opt.dry_run ? "would remove" : "removed",
+			json_object_get_string(res_get(m, "device")),
+			json_object_get_boolean(res_get(m, "deferred"))
+				? " (once its last opener closes it)"
+				: "");
+	json_object_put(res);
+	return 0;
+}
+
 const struct cmd vol_commands[] = {
 	{"create", "NAME", "Create a volume (NAME or POOL/NAME)", vol_create,
 	 create_opts, NULL, CMD_WRITES, 1, 1},
@@ -385,4 +466,8 @@ const struct cmd vol_commands[] = {
 	{"clone", "VOL@SNAP NEWNAME",
 	 "Make a writable volume that shares a snapshot's chunks", vol_clone,
 	 NULL, NULL, CMD_WRITES, 2, 2},
+	{"map", "VOL", "Make a volume a local block device (device-mapper)",
+	 vol_map, map_opts, NULL, CMD_WRITES, 1, 1},
+	{"unmap", "VOL", "Remove a volume's device-mapper device", vol_unmap,
+	 unmap_opts, NULL, CMD_WRITES, 1, 1},
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}};

@@ -149,6 +149,27 @@ int ipstor_vol_locate(struct ipstor_ctx *ctx, const char *ref,
 /* Sizes are rounded up to this granularity. */
 #define IPSTOR_VOL_ALIGN 4096u
 
+/* ---- device-mapper ------------------------------------------------ */
+
+/* A volume as /dev/mapper/NAME, a table of dm-linear targets over its
+ * chunks: only a volume whose chunks are all allocated, unshared, not
+ * mirrored and on block devices (docs/DESIGN.md). While it is mapped,
+ * whatever would move or share its chunks is refused (-EBUSY). */
+struct ipstor_vol_map_opts {
+	const char *name; /* NULL: ipstor-POOL-VOL */
+	bool read_only;
+	bool dry_run;	  /* build and return the table, create nothing */
+};
+/* Result: {"pool","volume","name","device","uuid","read_only","table":
+ * [{"start","length","target","device","offset"}]} (512-byte sectors). */
+int ipstor_vol_map(struct ipstor_pool *pool, const char *vol,
+		   const struct ipstor_vol_map_opts *opts,
+		   struct json_object **out);
+/* Remove the mapping; -EBUSY while it is open unless force (deferred
+ * removal: gone when its last opener closes it). */
+int ipstor_vol_unmap(struct ipstor_pool *pool, const char *vol, bool force,
+		     bool dry_run, struct json_object **out);
+
 /* ---- snapshots ----------------------------------------------------- */
 
 /* Resolve "[POOL/]VOL@SNAP" (or, with snap NULL, "[POOL/]VOL"). When

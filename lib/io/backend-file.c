@@ -200,3 +200,33 @@ void backend_close(struct backend *be)
 	free(be->path);
 	free(be);
 }
+
+int backend_drop_excl(struct backend *be)
+{
+	if (!be->is_blockdev)
+		return 0;
+	int fl = fcntl(be->fd, F_GETFL);
+	if (fl < 0)
+		return ipstor_fail(-errno, "cannot reopen '%s': %s", be->path,
+				   strerror(errno));
+	int fd = open(be->path, O_CLOEXEC | (fl & O_ACCMODE));
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) || !S_ISBLK(st.st_mode) ||
+	    st.st_rdev != be->dev) {
+		int e = fd < 0 ? errno : ENODEV;
+		if (fd >= 0)
+			close(fd);
+		return ipstor_fail(-e, "cannot reopen '%s': %s", be->path,
+				   strerror(e));
+	}
+	/* atomic: I/O in flight finishes on the old file, whose claim goes
+	 * with its last reference */
+	if (dup3(fd, be->fd, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(fd);
+		return ipstor_fail(-e, "cannot reopen '%s': %s", be->path,
+				   strerror(e));
+	}
+	close(fd);
+	return 0;
+}

@@ -47,6 +47,10 @@ enum backend_open_flags {
  * regular file). Errors carry a message naming the path. */
 int backend_open(const char *spec, unsigned flags, struct backend **out);
 void backend_close(struct backend *be);
+/* Keep the device open but give up its O_EXCL claim (for device-mapper,
+ * which claims it exclusively itself): the descriptor is replaced in
+ * place by one opened without O_EXCL. */
+int backend_drop_excl(struct backend *be);
 
 /* Every call passes the fault-injection point (fault.h): one relaxed
  * load while no rule exists. */

@@ -6,6 +6,7 @@
 #include "leg-dev.h"
 #include "../disk/probe.h"
 #include "../pool/scan.h"
+#include "../dm/dm.h"
 #include "../util/err.h"
 #include "../util/timefmt.h"
 #include "../util/units.h"
@@ -520,6 +521,9 @@ int ipstor_mirror_add(struct ipstor_pool *p, const char *volume,
 	struct pvol *v = find_volume(p, volume);
 	if (!v)
 		return -ENOENT;
+	/* dm writes would bypass the new leg */
+	if ((r = vol_dm_refuse(p, v, "mirror it")))
+		return r;
 	struct pmirror *pm = mirror_find(p, volume), *fresh = NULL;
 	if (pm && o->region_size && o->region_size != pm->region_size)
 		return ipstor_fail(-EINVAL,

@@ -40,5 +40,6 @@ int ops_disk(struct op_call *c, const char *op);
 int ops_snap(struct op_call *c, const char *op);
 int ops_stream(struct op_call *c, const char *op);
 int ops_mirror(struct op_call *c, const char *op);
+int ops_dm(struct op_call *c, const char *op);
 
 #endif

@@ -1,4 +1,5 @@
-/* vol.create vol.show vol.delete vol.rename vol.resize */
+/* vol.create vol.show vol.delete vol.rename vol.resize (and vol.map,
+ * vol.unmap: dm-ops.c) */
 #include "ops.h"
 #include "../util/err.h"
 
@@ -73,5 +74,7 @@ int ops_vol(struct op_call *c, const char *op)
 	if (!strcmp(op, "show") || !strcmp(op, "delete") ||
 	    !strcmp(op, "rename") || !strcmp(op, "resize"))
 		return vol_simple(c, op);
+	if (!strcmp(op, "map") || !strcmp(op, "unmap"))
+		return ops_dm(c, op);
 	return -ENOSYS;
 }

@@ -7,6 +7,7 @@
 #include "../md/config.h"
 #include "../state/state.h"
 #include "../util/endian.h"
+#include "../dm/dm.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 
@@ -219,6 +220,9 @@ int ipstor_pool_destroy(struct ipstor_pool *p)
 			return ipstor_fail(-EBUSY, "volume '%s' is in use",
 					   v->name);
 	int gfd, r;
+	for (struct pvol *v = p->vols; v; v = v->next)
+		if ((r = vol_dm_refuse(p, v, "destroy its pool")))
+			return r;
 	if ((r = lock_global(p->ctx, &gfd)))
 		return r;
 	if (ctx_dry_run(p->ctx))

@@ -7,12 +7,14 @@
 #include "../stream/staging.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
+#include "../dm/dm.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static bool same_geometry(const struct label *a, const struct label *b)
 {
@@ -151,6 +153,12 @@ int pool_open_devices(struct ipstor_pool *p, bool rdwr)
 		int r = backend_open(d->path,
 				     rdwr ? BACKEND_RDWR | BACKEND_EXCL : 0,
 				     &d->be);
+		/* a volume mapped through device-mapper: dm holds the
+		 * device's exclusive claim, on behalf of this pool */
+		struct stat st;
+		if (r == -EBUSY && !stat(d->path, &st) &&
+		    S_ISBLK(st.st_mode) && dm_holders_are_pool(p, st.st_rdev))
+			r = backend_open(d->path, BACKEND_RDWR, &d->be);
 		if (r)
 			return r;
 		if ((d->be->size & ~(uint64_t)(MD_BLOCK - 1)) !=

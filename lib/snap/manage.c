@@ -6,6 +6,7 @@
 #include "snap.h"
 #include "../map/tree.h"
 #include "../mirror/mirror.h"
+#include "../dm/dm.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 
@@ -107,6 +108,8 @@ int ipstor_snap_create(struct ipstor_pool *p, const char *vname,
 	else if (vol_find_snap(v, name))
 		r = ipstor_fail(-EEXIST, "snapshot '%s@%s' already exists",
 				vname, name);
+	else
+		r = vol_dm_refuse(p, v, "take a snapshot of it");
 	if (!r) {
 		tree_share(&v->map, &s->map);
 		s->size = v->size;
@@ -191,6 +194,8 @@ int ipstor_snap_rollback(struct ipstor_pool *p, const char *vname,
 				p->name, vname);
 	else if (v->open_count)
 		r = ipstor_fail(-EBUSY, "volume '%s' is in use", vname);
+	else
+		r = vol_dm_refuse(p, v, "roll it back");
 	if (!r) {
 		tree_drop(p, &v->map);
 		tree_share(&s->map, &v->map);
@@ -288,6 +293,8 @@ int ipstor_vol_clone(struct ipstor_pool *p, const char *vname,
 		r = ipstor_fail(-EEXIST,
 				"volume '%s' already exists in pool '%s'",
 				newname, p->name);
+	else if ((r = vol_dm_refuse(p, v, "clone its snapshots")))
+		;
 	else if (!(c->stripe_devs = calloc(v->nstripes, sizeof(uint32_t))))
 		r = -ENOMEM;
 	if (!r) {

@@ -8,6 +8,7 @@
 #include "../map/tree.h"
 #include "../snap/snap.h"
 #include "../mirror/mirror.h"
+#include "../dm/dm.h"
 #include "../util/err.h"
 #include "../util/uuid.h"
 #include "../vol/vol.h"
@@ -215,6 +216,9 @@ int ipstor_restore_stage(struct ipstor_pool *p, const char *vol, int fd,
 		return ipstor_fail(-EBUSY, "volume '%s/%s' is mirrored; remove "
 					   "its legs before you restore into it",
 				   p->name, vol);
+	struct pvol *tv = pool_find_vol(p, vol);
+	if (tv && (r = vol_dm_refuse(p, tv, "restore into it")))
+		return r;
 	struct ipstor_restore *rs = calloc(1, sizeof(*rs));
 	struct pvol *st = calloc(1, sizeof(*st));
 	if (!rs || !st || !(st->stripe_devs = calloc(p->ndevs, sizeof(uint32_t))) ||
@@ -320,6 +324,9 @@ static int swap_in(struct ipstor_restore *rs, struct psnap *sn)
 				   rs->target);
 	if (v->open_count)
 		return ipstor_fail(-EBUSY, "volume '%s' is in use", v->name);
+	int dr = vol_dm_refuse(p, v, "restore into it");
+	if (dr)
+		return dr;
 	/* the staging volume's reference moves to the snapshot */
 	sn->map = st->map;
 	sn->mapped = st->mapped;

@@ -9,6 +9,7 @@
  * flush; flush commits data, then maps, then metadata; FUA makes one
  * write durable before it returns. */
 #include "vol.h"
+#include "../dm/dm.h"
 #include "../map/addr.h"
 #include "../map/load.h"
 #include "../map/space.h"
@@ -448,6 +449,10 @@ int ipstor_vol_trim(struct ipstor_vol *vol, uint64_t len, uint64_t off,
 	int r = check_writable(vol);
 	if (r || (r = check_range(vol, len, off)))
 		return r;
+	/* only a thin volume's trim unmaps chunks; while device-mapper
+	 * points at them it is the hint NBD lets it be, and does nothing */
+	if (vol->v->thin && !vol->s && vol_dm_mapped(vol->p, vol->v))
+		return 0;
 	/* legs must read alike afterwards: a mirror trims by zeroing */
 	pthread_rwlock_rdlock(&vol->p->mirror_lock);
 	if (vol->v->mirror && !vol->s)
@@ -492,6 +497,10 @@ int ipstor_vol_zero(struct ipstor_vol *vol, uint64_t len, uint64_t off,
 	int r = check_writable(vol);
 	if (r || (r = check_range(vol, len, off)))
 		return r;
+	/* zeroes are written in place while device-mapper maps the chunks */
+	if (vol->v->thin && !vol->s && !(flags & IPSTOR_IO_NO_HOLE) &&
+	    vol_dm_mapped(vol->p, vol->v))
+		flags |= IPSTOR_IO_NO_HOLE;
 	pthread_rwlock_rdlock(&vol->p->mirror_lock);
 	if (vol->v->mirror && !vol->s)
 		r = mirror_zero(vol->v->mirror, len, off, flags);

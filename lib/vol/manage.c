@@ -1,6 +1,7 @@
 /* Volume management: create, delete, rename, resize, describe. Each
  * change is committed before the call returns. */
 #include "vol.h"
+#include "../dm/dm.h"
 #include "../map/addr.h"
 #include "../map/space.h"
 #include "../map/tree.h"
@@ -349,6 +350,10 @@ int ipstor_vol_delete(struct ipstor_pool *p, const char *name)
 		pthread_rwlock_unlock(&p->md_lock);
 		return ipstor_fail(-EBUSY, "volume '%s' is in use", name);
 	}
+	if ((r = vol_dm_refuse(p, v, "delete it"))) {
+		pthread_rwlock_unlock(&p->md_lock);
+		return r;
+	}
 	for (struct pexport *e = p->exports; e; e = e->next)
 		if (!strcmp(e->volume, name)) {
 			pthread_rwlock_unlock(&p->md_lock);
@@ -420,7 +425,8 @@ int ipstor_vol_resize(struct ipstor_pool *p, const char *name, uint64_t want)
 		r = -ENOENT;
 		goto out;
 	}
-	if ((r = check_not_mirrored(p, v, "resize")))
+	if ((r = check_not_mirrored(p, v, "resize")) ||
+	    (r = vol_dm_refuse(p, v, "resize it")))
 		goto out;
 	uint64_t old_n = vol_nchunks(p, v->size), n = vol_nchunks(p, size);
 	if (size > v->size) {
@@ -513,6 +519,15 @@ json_object *vol_describe_json(struct ipstor_pool *p, struct pvol *v)
 	struct pmirror *pm = mirror_find(p, v->name);
 	json_object_object_add(o, "mirror_legs",
 			       json_object_new_int64(pm ? pm->nlegs : 1));
+	/* asked of the kernel: a mapping is not recorded in the pool */
+	char dmu[DMUUID_BUF], dmn[DMNAME_MAX + 1], dmdev[DMNAME_MAX + 16];
+	dm_uuid(p, v, dmu);
+	if (dm_available() && dm_find_uuid(dmu, dmn, NULL) > 0) {
+		snprintf(dmdev, sizeof(dmdev), "/dev/mapper/%s", dmn);
+		json_object_object_add(o, "mapped", json_object_new_string(dmdev));
+	} else {
+		json_object_object_add(o, "mapped", NULL);
+	}
 	if (v->hidden)
 		json_object_object_add(o, "hidden", json_object_new_boolean(true));
 	json_object_object_add(o, "owner_generation",

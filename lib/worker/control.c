@@ -36,7 +36,9 @@ static bool is_read_only_op(const char *op)
 	       !strcmp(op, "snap.show") || !strcmp(op, "snap.list") ||
 	       !strcmp(op, "snap.diff") || !strcmp(op, "snap.backup") ||
 
-	       !strcmp(op, "mirror.status") || !strcmp(op, "mirror.verify");
+	       !strcmp(op, "mirror.status") || !strcmp(op, "mirror.verify") ||
+	       /* their dry run is an argument the operation obeys */
+	       !strcmp(op, "vol.map") || !strcmp(op, "vol.unmap");
 }
 
 static json_object *status(struct worker *w)
