@@ -77,6 +77,24 @@ run vol delete tank/db-test --yes
 step "Verify every label, metadata copy and map node"
 run pool check tank
 
+step "A local block device through device-mapper (a thick volume on a loop device member)"
+if [ "$(id -u)" = 0 ] && truncate -s 64M local.img && loop=$(losetup -f --show local.img 2>/dev/null); then
+	run pool create local "$loop"
+	run vol create local/fast --size 16M --contiguous
+	run vol map local/fast --dry-run
+	echo "(one linear target per run of chunks that are consecutive on $loop)"
+	if [ -e /dev/mapper/control ]; then
+		run vol map local/fast
+		run vol unmap local/fast
+	else
+		echo "(no device-mapper in this kernel: vol map would refuse, the table is all there is)"
+	fi
+	run pool destroy local --yes
+	losetup -d "$loop"
+else
+	echo "(needs root and a loop device; skipped)"
+fi
+
 step "Start the worker and export the thin volume over NBD (loopback only by default)"
 port=10809
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
