@@ -21,6 +21,7 @@ void opts_reset(void)
 	free(opt.size);
 	free(opt.offset);
 	free(opt.length);
+	free(opt.dm_name);
 	free(opt.proto);
 	free(opt.export_name);
 	free(opt.listen);
