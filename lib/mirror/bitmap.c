@@ -20,6 +20,8 @@
 
 #define BM_MAGIC "IPSTOR-MIRROR-WIB"
 #define BM_BLOCK 4096u
+/* how far ahead of a sequential stream intent is set */
+#define INTENT_AHEAD_BYTES (16u << 20)
 
 static uint64_t nregions_for(uint64_t size, uint32_t region)
 {
@@ -193,6 +195,7 @@ int bitmap_load(struct mirror *m)
 		b->noos[s] = count_bits(b->oos[s], b->nregions);
 	}
 	b->epoch = 1;
+	b->ahead = INTENT_AHEAD_BYTES >> m->region_shift;
 	return 0;
 }
 
@@ -219,11 +222,24 @@ int bitmap_begin_write(struct mirror *m, uint64_t r0, uint64_t r1)
 					 "be written",
 				   m->p->name, m->v->name);
 	}
-	for (uint64_t k = r0; k <= r1 && !r; k++) {
+	/* a write that continues a busy region below it is likely part of
+	 * a sequential stream: its next regions are marked now as well, so
+	 * that the stream pays one bitmap write per INTENT_AHEAD_BYTES, not
+	 * one per region (and a crash resyncs that much more at most) */
+	uint64_t end = r1;
+	if (r0 > 0 && test_bit(b->intent, r0 - 1) && r1 + 1 < b->nregions &&
+	    !test_bit(b->intent, r1 + 1)) {
+		end = r1 + b->ahead;
+		if (end >= b->nregions)
+			end = b->nregions - 1;
+	}
+	for (uint64_t k = r0; k <= end && !r; k++) {
 		if (test_bit(b->intent, k))
 			continue;
 		set_bit(b->intent, k);
 		b->nintent++;
+		if (k > r1) /* kept across a flush like a written region */
+			b->wepoch[k] = b->epoch;
 		uint64_t blk = k / 8 / BM_BLOCK;
 		if (blk != last_blk) {
 			/* the bits of this block are written when the

@@ -113,7 +113,7 @@ static int fan_out(struct mirror *m, struct leg_job *tmpl, uint64_t r0,
 			if (atomic_load(&l->state) == LEG_INSYNC)
 				ok_insync++;
 			if (tmpl->op == JOB_WRITE)
-				atomic_fetch_add(&l->nwritten, tmpl->len);
+				atomic_fetch_add(&l->io.nwritten, tmpl->len);
 		} else if (!first_err) {
 			first_err = jobs[k].result;
 		}
@@ -136,10 +136,10 @@ static int fan_out(struct mirror *m, struct leg_job *tmpl, uint64_t r0,
  * value moves on, so that busy threads do not fight over the line. */
 static void note_client_io(struct mirror *m)
 {
-	int64_t now = mirror_now_ms();
-	if (now - atomic_load_explicit(&m->last_client_io_ms,
+	int64_t now = mirror_coarse_ms();
+	if (now - atomic_load_explicit(&m->last_client_io.ms,
 				       memory_order_relaxed) > 50)
-		atomic_store_explicit(&m->last_client_io_ms, now,
+		atomic_store_explicit(&m->last_client_io.ms, now,
 				      memory_order_relaxed);
 }
 
@@ -151,7 +151,7 @@ static int mirrored_change(struct mirror *m, struct leg_job *tmpl,
 	uint64_t r0 = tmpl->off >> m->region_shift;
 	uint64_t r1 = (tmpl->off + tmpl->len - 1) >> m->region_shift;
 	note_client_io(m);
-	pthread_rwlock_rdlock(&m->legs_lock);
+	br_rdlock(&m->legs_lock);
 	lock_regions(m, r0, r1);
 	int r = bitmap_begin_write(m, r0, r1);
 	if (!r) {
@@ -159,7 +159,7 @@ static int mirrored_change(struct mirror *m, struct leg_job *tmpl,
 		bitmap_end_write(m, r0, r1);
 	}
 	unlock_regions(m, r0, r1);
-	pthread_rwlock_unlock(&m->legs_lock);
+	br_rdunlock(&m->legs_lock);
 	return r;
 }
 
@@ -184,7 +184,7 @@ int mirror_zero(struct mirror *m, uint64_t len, uint64_t off,
 int mirror_flush(struct mirror *m)
 {
 	note_client_io(m);
-	pthread_rwlock_rdlock(&m->legs_lock);
+	br_rdlock(&m->legs_lock);
 	uint32_t e = bitmap_flush_start(m);
 	struct leg_job j = {.op = JOB_FLUSH};
 	int r = fan_out(m, &j, 0, 0, "flush");
@@ -192,9 +192,13 @@ int mirror_flush(struct mirror *m)
 		bitmap_flush_done(m, e);
 		(void)bitmap_clean(m, false);
 	}
-	pthread_rwlock_unlock(&m->legs_lock);
+	br_rdunlock(&m->legs_lock);
 	return r;
 }
+
+/* Per thread: a shared counter would be one more line that every read
+ * of every thread writes. */
+static _Thread_local unsigned tie_breaker;
 
 static bool readable(struct mirror *m, struct mleg *l, uint64_t r0,
 		     uint64_t r1, int src)
@@ -218,20 +222,20 @@ int mirror_pread(struct mirror *m, void *buf, size_t len, uint64_t off)
 	uint64_t r0 = off >> m->region_shift;
 	uint64_t r1 = (off + len - 1) >> m->region_shift;
 	note_client_io(m);
-	pthread_rwlock_rdlock(&m->legs_lock);
+	br_rdlock(&m->legs_lock);
 	bool tried[MIRROR_MAX_LEGS] = {false};
 	int r = -EIO;
 	for (;;) {
 		int src = mirror_source(m), best = -1, bestn = 0;
 		if (src < 0)
 			break;
-		unsigned tie = atomic_fetch_add(&m->rr, 1);
+		unsigned tie = tie_breaker++;
 		for (uint32_t k = 0; k < m->nlegs; k++) {
 			uint32_t i = (k + tie) % m->nlegs;
 			struct mleg *l = &m->legs[i];
 			if (tried[i] || !readable(m, l, r0, r1, src))
 				continue;
-			int n = atomic_load(&l->reads);
+			int n = atomic_load(&l->io.reads);
 			if (best < 0 || n < bestn) {
 				best = (int)i;
 				bestn = n;
@@ -241,18 +245,18 @@ int mirror_pread(struct mirror *m, void *buf, size_t len, uint64_t off)
 			break;
 		struct mleg *l = &m->legs[best];
 		tried[best] = true;
-		atomic_fetch_add(&l->reads, 1);
+		atomic_fetch_add(&l->io.reads, 1);
 		r = l->ops->pread(l, buf, len, off);
-		atomic_fetch_sub(&l->reads, 1);
+		atomic_fetch_sub(&l->io.reads, 1);
 		if (!r) {
-			atomic_fetch_add(&l->nread, len);
+			atomic_fetch_add(&l->io.nread, len);
 			break;
 		}
 		if (count_insync_legs(m) <= 1)
 			break; /* the last leg in sync: the error is the client's */
 		leg_fail(l, r, "read");
 	}
-	pthread_rwlock_unlock(&m->legs_lock);
+	br_rdunlock(&m->legs_lock);
 	if (r)
 		return ipstor_fail(r, "mirror of '%s/%s': read failed on every "
 				      "leg in sync",

@@ -214,9 +214,9 @@ static json_object *describe(struct ipstor_pool *p, struct pmirror *pm)
 			time_format_rfc3339(l->added, t, sizeof(t))));
 		if (m) {
 			json_object_object_add(e, "read_bytes",
-					       jint(atomic_load(&m->legs[i].nread)));
+					       jint(atomic_load(&m->legs[i].io.nread)));
 			json_object_object_add(e, "written_bytes",
-					       jint(atomic_load(&m->legs[i].nwritten)));
+					       jint(atomic_load(&m->legs[i].io.nwritten)));
 		}
 		json_object_array_add(legs, e);
 	}
@@ -576,7 +576,7 @@ int ipstor_mirror_add(struct ipstor_pool *p, const char *volume,
 		pm->resync_rate = o->resync_rate;
 	struct mirror *m = pm->rt;
 	if (m)
-		pthread_rwlock_wrlock(&m->legs_lock);
+		br_wrlock(&m->legs_lock);
 	pthread_rwlock_wrlock(&p->md_lock);
 	pm->generation++;
 	l.generation = pm->generation;
@@ -594,7 +594,7 @@ int ipstor_mirror_add(struct ipstor_pool *p, const char *volume,
 		r = mirror_leg_init(m, i);
 		bitmap_oos_all(m, l.slot);
 		(void)bitmap_write_oos(m, l.slot);
-		pthread_rwlock_unlock(&m->legs_lock);
+		br_wrunlock(&m->legs_lock);
 	} else if (!fresh) {
 		pm->nlegs++;
 	}
@@ -695,7 +695,7 @@ int ipstor_mirror_remove(struct ipstor_pool *p, const char *volume, int slot)
 	struct mirror *m = pm->rt;
 	struct pleg gone = pm->legs[idx];
 	if (m)
-		pthread_rwlock_wrlock(&m->legs_lock);
+		br_wrlock(&m->legs_lock);
 	drop_leg(p, pm, idx);
 	if (m) {
 		/* a later leg in this slot starts clean */
@@ -704,7 +704,7 @@ int ipstor_mirror_remove(struct ipstor_pool *p, const char *volume, int slot)
 		m->bm.noos[gone.slot] = 0;
 		m->bm.oos_dirty[gone.slot] = true;
 		pthread_mutex_unlock(&m->bm.lock);
-		pthread_rwlock_unlock(&m->legs_lock);
+		br_wrunlock(&m->legs_lock);
 	}
 	if (pm->nlegs == 1)
 		r = dissolve(p, pm);
@@ -786,13 +786,13 @@ int ipstor_mirror_split(struct ipstor_pool *p, const char *volume,
 	/* the split point: every write acknowledged so far is on the leg,
 	 * durably; none after it is */
 	if (m) {
-		pthread_rwlock_wrlock(&m->legs_lock);
+		br_wrlock(&m->legs_lock);
 		r = flush_all_legs(m);
 	}
 	if (!r)
 		drop_leg(p, pm, idx);
 	if (m)
-		pthread_rwlock_unlock(&m->legs_lock);
+		br_wrunlock(&m->legs_lock);
 	if (r)
 		return put_pool(p, q, r);
 	pthread_rwlock_wrlock(&q->md_lock);

@@ -62,7 +62,7 @@ static void throttle(struct mirror *m, uint64_t *window_bytes,
 {
 	uint64_t rate = m->pm->resync_rate;
 	int64_t now = mirror_now_ms();
-	bool busy = now - atomic_load(&m->last_client_io_ms) < CLIENT_IDLE_MS;
+	bool busy = now - atomic_load(&m->last_client_io.ms) < CLIENT_IDLE_MS;
 	if (!rate || !busy) {
 		*window_bytes = 0;
 		*window_ms = now;
@@ -81,7 +81,7 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 {
 	/* small batches while the copy keeps to a rate: its sleeps come
 	 * between batches */
-	int64_t idle_ms = mirror_now_ms() - atomic_load(&m->last_client_io_ms);
+	int64_t idle_ms = mirror_now_ms() - atomic_load(&m->last_client_io.ms);
 	uint64_t batch = m->pm->resync_rate && idle_ms < CLIENT_IDLE_MS
 				 ? (4u << 20)
 				 : BATCH_BYTES;
@@ -92,10 +92,10 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 	void *buf = malloc(rsz);
 	if (!buf)
 		return -ENOMEM;
-	pthread_rwlock_rdlock(&m->legs_lock);
+	br_rdlock(&m->legs_lock);
 	int src = mirror_source(m);
 	if (src < 0) {
-		pthread_rwlock_unlock(&m->legs_lock);
+		br_rdunlock(&m->legs_lock);
 		free(buf);
 		return 0;
 	}
@@ -115,7 +115,7 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 		r = s->ops->pread(s, buf, len, off);
 		if (r) {
 			mirror_unlock_region(m, k);
-			pthread_rwlock_unlock(&m->legs_lock);
+			br_rdunlock(&m->legs_lock);
 			if (count_insync_legs(m) > 1)
 				leg_fail(s, r, "resync read");
 			free(buf);
@@ -128,7 +128,7 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 			int e = l->ops->pwrite(l, buf, len, off, false);
 			if (e) {
 				mirror_unlock_region(m, k);
-				pthread_rwlock_unlock(&m->legs_lock);
+				br_rdunlock(&m->legs_lock);
 				leg_fail(l, e, "resync write");
 				free(buf);
 				return 1; /* go on with the other legs */
@@ -150,9 +150,9 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 			e = l->ops->flush(l);
 		if (e) {
 			touched[i] = false;
-			pthread_rwlock_unlock(&m->legs_lock);
+			br_rdunlock(&m->legs_lock);
 			leg_fail(l, e, "resync flush");
-			pthread_rwlock_rdlock(&m->legs_lock);
+			br_rdlock(&m->legs_lock);
 		}
 	}
 	for (int d = 0; d < nd; d++)
@@ -163,7 +163,7 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 	pthread_mutex_lock(&m->rs_lock);
 	m->rs.copied += bytes;
 	pthread_mutex_unlock(&m->rs_lock);
-	pthread_rwlock_unlock(&m->legs_lock);
+	br_rdunlock(&m->legs_lock);
 	free(buf);
 	return nd ? 1 : (k < b->nregions ? 1 : 0);
 }

@@ -2,8 +2,10 @@
  * Internal to lib/mirror. */
 #ifndef IPSTOR_MIRROR_RT_H
 #define IPSTOR_MIRROR_RT_H
+#include "brlock.h"
 #include "mirror.h"
 
+#include <stdalign.h>
 #include <stdatomic.h>
 
 struct mleg;
@@ -40,15 +42,21 @@ struct job_batch {
 	int pending;
 };
 
+struct leg_counters {
+	alignas(64) atomic_int reads;  /* in flight, for balancing */
+	atomic_ullong nread, nwritten; /* bytes */
+};
+
 struct mleg {
 	struct mirror *m;
 	struct pleg *pl; /* its metadata entry (state, reason) */
 	const struct leg_ops *ops;
 	void *priv;
 	_Atomic int state;     /* enum leg_state; the truth while running */
-	atomic_int reads;      /* in flight, for balancing */
-	atomic_ullong nread, nwritten; /* bytes */
 	bool open;
+	/* written by every request to this leg: a cache line of its own,
+	 * apart from the read-mostly fields and from other legs */
+	struct leg_counters io;
 	/* its threads */
 	pthread_t threads[2];
 	int nthreads;
@@ -70,6 +78,7 @@ struct bitmap {
 	uint32_t *wepoch;   /* flush epoch of the region's last write */
 	uint32_t epoch;	    /* flushes started */
 	uint32_t flushed;   /* epoch of the last flush that completed */
+	uint64_t ahead;	    /* regions marked ahead of a sequential stream */
 	struct ipstor_vol *vol; /* the hidden volume that holds it */
 	pthread_mutex_t lock;
 	bool broken; /* a bitmap write failed: every write fails */
@@ -92,14 +101,16 @@ struct mirror {
 	struct ipstor_vol *self; /* leg 0's access to the map */
 	int refs;
 	uint32_t region_shift;
-	pthread_rwlock_t legs_lock; /* shared by I/O; exclusive to change legs */
+	struct brlock legs_lock; /* shared by I/O; exclusive to change legs */
 	struct mleg legs[MIRROR_MAX_LEGS]; /* by index in pm->legs */
 	uint32_t nlegs;
 	struct bitmap bm;
 	pthread_mutex_t rlocks[MIRROR_LOCKS];
 	pthread_mutex_t state_lock; /* leg state changes and their commit */
-	atomic_llong last_client_io_ms;
-	atomic_uint rr; /* read balancing tie-breaker */
+	struct {
+		/* read by every request, written every 50 ms at most */
+		alignas(64) atomic_llong ms;
+	} last_client_io;
 	struct resync_stats rs;
 	pthread_mutex_t rs_lock;
 	void *rs_service; /* the worker's service thread (mirror.c) */
@@ -119,6 +130,9 @@ struct mirror *mirror_running(struct ipstor_pool *p, const char *volume,
 			      int *err);
 
 int64_t mirror_now_ms(void);
+/* The same clock to a few milliseconds, for the data path: no clock
+ * read worth the name (CLOCK_MONOTONIC_COARSE). */
+int64_t mirror_coarse_ms(void);
 
 /* legs.c */
 int leg_open(struct mirror *m, struct mleg *l);

@@ -59,7 +59,7 @@ int ipstor_mirror_verify(struct ipstor_pool *p, const char *volume,
 		free(buf);
 		return -ENOMEM;
 	}
-	pthread_rwlock_rdlock(&m->legs_lock);
+	br_rdlock(&m->legs_lock);
 	int src = mirror_source(m);
 	for (uint32_t i = 0; i < m->nlegs; i++)
 		if ((int)i != src) {
@@ -110,7 +110,7 @@ int ipstor_mirror_verify(struct ipstor_pool *p, const char *volume,
 					 differ_at[b]);
 			}
 	}
-	pthread_rwlock_unlock(&m->legs_lock);
+	br_rdunlock(&m->legs_lock);
 	free(src_buf);
 	free(buf);
 	if (r) {

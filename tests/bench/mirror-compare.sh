@@ -8,15 +8,18 @@
 # resync close to the device's sequential throughput).
 #
 # usage: tests/bench/mirror-compare.sh [-r ROUNDS] [-t SECONDS] [-s SIZE]
-#   -r ROUNDS   rounds (default 3); medians are reported
+#   -r ROUNDS   rounds (default 5); medians are reported
 #   -t SECONDS  seconds per fio run (default 5)
 #   -s SIZE     size of the volumes (default 512M)
 #
 # Method: two sparse files A and B. Pool "a" on A holds a thick volume
 # "plain" and a thick volume "mirrored"; the second has a device leg on
 # B. Both are exported by one worker. Each round runs each workload
-# against plain and mirrored in turn. The page cache holds everything, so
-# this compares the mirroring layer's cost, not disks. Resync: the time
+# against plain and mirrored in turn (which goes first alternates), and
+# the worker's CPU time per I/O is reported beside each figure: on a
+# shared machine throughput swings with the neighbours' load, the CPU a
+# request costs much less. The page cache holds everything, so this
+# compares the mirroring layer's cost, not disks. Resync: the time
 # the worker takes to sync a fresh device leg of SIZE with no client I/O,
 # against fio writing SIZE sequentially (1M, QD8, psync) to a plain file
 # on the same filesystem, both ending with an fdatasync.
@@ -28,13 +31,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build/default}
 IPSTOR=$PWD/$BUILD/ipstor
-rounds=3 secs=5 size=512M
+rounds=5 secs=5 size=512M
 while getopts "r:t:s:h" o; do
 	case $o in
 	r) rounds=$OPTARG ;;
 	t) secs=$OPTARG ;;
 	s) size=$OPTARG ;;
-	*) sed -n '2,22p' "$0"; exit 2 ;;
+	*) sed -n '2,/^set -e/p' "$0" | sed '$d'; exit 2 ;;
 	esac
 done
 for t in fio jq python3; do
@@ -66,41 +69,55 @@ for v in plain mirrored; do
 		--iodepth=8 --size="$bytes" --output-format=json >/dev/null
 done
 
-run() { # VOL RW BS DEPTH: IOPS or MiB/s
-	local out
+wpid=$(cat "$IPSTOR_STATE_DIR/worker.pid")
+hz=$(getconf CLK_TCK)
+worker_ticks() { awk '{ print $14 + $15 }' "/proc/$wpid/stat"; }
+
+run() { # VOL RW BS DEPTH: "IOPS-or-MiB/s worker-CPU-us-per-I/O"
+	local out t0 t1
+	t0=$(worker_ticks)
 	out=$(fio --name=b --ioengine=nbd --uri="$uri/$1" --rw="$2" --bs="$3" \
 		--iodepth="$4" --size="$bytes" --time_based --runtime="$secs" \
 		--output-format=json | sed -n '/^{/,$p')
-	if [ "$3" = 1m ]; then
-		jq '[.jobs[0].read.bw_bytes, .jobs[0].write.bw_bytes] | add / 1048576 | floor' <<<"$out"
-	else
-		jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor' <<<"$out"
-	fi
+	t1=$(worker_ticks)
+	jq -r --arg bs "$3" --argjson cpu "$(((t1 - t0) * 1000000 / hz))" '
+		.jobs[0] | [.read, .write] as [$r, $w] |
+		(if $bs == "1m" then ($r.bw_bytes + $w.bw_bytes) / 1048576
+		 else $r.iops + $w.iops end | floor | tostring) + ":" +
+		($cpu / ([$r.total_ios + $w.total_ios, 1] | max) | . * 10 | floor / 10 | tostring)' <<<"$out"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A res
+# Rounds alternate which volume goes first, so that a neighbour's load
+# that comes and goes does not always fall on the same one.
+declare -A res cpu
 for ((r = 1; r <= rounds; r++)); do
+	order="plain mirrored"
+	((r % 2)) || order="mirrored plain"
 	for w in write:1m:8 randread:4k:32; do
 		IFS=: read -r rw bs qd <<<"$w"
-		for v in plain mirrored; do
-			res[$w/$v]+="$(run "$v" "$rw" "$bs" "$qd") "
+		for v in $order; do
+			IFS=: read -r val us <<<"$(run "$v" "$rw" "$bs" "$qd")"
+			res[$w/$v]+="$val "
+			cpu[$w/$v]+="$us "
 		done
 	done
 done
 
-printf '%-16s %12s %12s %8s %s\n' workload plain mirrored ratio goal
+printf '%-16s %9s %9s %6s %-8s %s\n' workload plain mirrored ratio goal "worker CPU us per I/O, plain / mirrored"
 for w in write:1m:8 randread:4k:32; do
 	p=$(tr ' ' '\n' <<<"${res[$w/plain]}" | grep . | median)
 	m=$(tr ' ' '\n' <<<"${res[$w/mirrored]}" | grep . | median)
+	pc=$(tr ' ' '\n' <<<"${cpu[$w/plain]}" | grep . | median)
+	mc=$(tr ' ' '\n' <<<"${cpu[$w/mirrored]}" | grep . | median)
 	unit=IOPS
 	[[ $w == *:1m:* ]] && unit=MiB/s
 	goal=">= 1.00"
 	[[ $w == write:* ]] && goal=">= 0.85"
-	printf '%-16s %7s %-5s %6s %-5s %6.2f   %s  (rounds: plain %s| mirrored %s)\n' "$w" "$p" "" "$m" "" \
-		"$(python3 -c "print($m / $p)")" "$goal" "${res[$w/plain]}" "${res[$w/mirrored]}"
-	echo "  ($unit)"
+	printf '%-16s %9s %9s %6.2f %-8s %s / %s\n' "$w" "$p" "$m" \
+		"$(python3 -c "print($m / $p)")" "$goal" "$pc" "$mc"
+	printf '  (%s; rounds: plain %s| mirrored %s)\n' "$unit" "${res[$w/plain]}" "${res[$w/mirrored]}"
 done
 
 # resync: a fresh leg of SIZE with no client I/O
