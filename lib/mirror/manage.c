@@ -409,6 +409,9 @@ static int make_leg(struct ipstor_pool *p, struct pvol *v, struct pmirror *pm,
 						p->name, v->name);
 			/* and on none of the other legs' */
 		}
+		/* refused before the mirror's own bitmap is made */
+		if (!r && check_only)
+			r = vol_check_room(q, v->size);
 		if (!r && !dry)
 			r = vol_create_hidden(q, l->volume, v->size,
 					      q == p ? v : NULL);
@@ -419,7 +422,10 @@ static int make_leg(struct ipstor_pool *p, struct pvol *v, struct pmirror *pm,
 		l->kind = LEG_DEV;
 		snprintf(l->target, sizeof(l->target), "%s", o->device);
 		if (strlen(o->device) >= sizeof(l->target))
-			return ipstor_fail(-EINVAL, "device path too long");
+			return ipstor_fail(-EINVAL, "'%.40s...' is too long for "
+						    "a device path (at most %zu "
+						    "bytes)",
+					   o->device, sizeof(l->target) - 1);
 		for (uint32_t i = 0; i < pm->nlegs; i++)
 			if (pm->legs[i].kind == LEG_DEV &&
 			    !strcmp(pm->legs[i].target, o->device))

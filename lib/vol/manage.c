@@ -227,6 +227,21 @@ int ipstor_vol_create(struct ipstor_pool *p, const char *name,
 	return create(p, name, o, NULL);
 }
 
+int vol_check_room(struct ipstor_pool *p, uint64_t size)
+{
+	uint64_t rounded = 0;
+	int r = round_size(size, &rounded);
+	if (r)
+		return r;
+	pthread_rwlock_rdlock(&p->md_lock);
+	uint64_t need = space_needed_for(p, vol_nchunks(p, rounded));
+	uint64_t free_ = space_free_chunks(p);
+	if (free_ < p->reserve || need > free_ - p->reserve)
+		r = no_space(p, need);
+	pthread_rwlock_unlock(&p->md_lock);
+	return r;
+}
+
 int vol_create_hidden(struct ipstor_pool *p, const char *name, uint64_t size,
 		      const struct pvol *avoid)
 {

@@ -67,6 +67,8 @@ void vol_close_internal(struct ipstor_vol *vol);
  * no chunk of 'avoid' when given. Committed. */
 int vol_create_hidden(struct ipstor_pool *p, const char *name, uint64_t size,
 		      const struct pvol *avoid);
+/* Room for a thick volume of 'size' bytes, or -ENOSPC with a message. */
+int vol_check_room(struct ipstor_pool *p, uint64_t size);
 /* Delete a hidden volume. */
 int vol_delete_hidden(struct ipstor_pool *p, const char *name);
 

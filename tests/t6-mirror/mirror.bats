@@ -152,3 +152,39 @@ mstatus() { # VOL JQ
 	run -1 --separate-stderr ipstor mirror verify p/v --json
 	jq -e '.verify.identical == false and .verify.differences == [{"offset":3145728,"length":65536,"legs":[1]}]' <<<"$output"
 }
+
+@test "hostile and concurrent input: a pool without room, oversized names, two adds at once" {
+	mkpool t 40M
+	before=$(pool_fingerprint p)
+	run -1 --separate-stderr ipstor mirror add p/v --pool t
+	[[ $stderr == "ipstor: pool 't' has "*" free; this needs "* ]]
+	[ "$(ipstor pool show t --json | jq '.pool.allocated')" = 0 ]
+	long=$D/$(printf 'x%.0s' $(seq 300))
+	run -2 --separate-stderr ipstor mirror add p/v --device "$long"
+	[[ $stderr == "ipstor: '"*"...' is too long for a device path (at most 255 bytes)" ]]
+	run -2 --separate-stderr ipstor mirror add p/v --remote "nbd://127.0.0.1:1/$(printf 'y%.0s' $(seq 300))"
+	[[ $stderr == *"is not an nbd:// URI" ]]
+	run -2 --separate-stderr ipstor mirror add p/v --device "$D/leg.img" --region-size 99999999999999999999
+	run -2 --separate-stderr ipstor mirror remove p/v --leg x --yes
+	[ "$(pool_fingerprint p)" = "$before" ]
+	ipstor pool check t
+
+	# the same device twice at once: one leg, one clear refusal
+	ipstor mirror add p/v --device "$D/leg.img" & a=$!
+	ipstor mirror add p/v --device "$D/leg.img" 2>"$D/err" & b=$!
+	sa=0 sb=0
+	wait "$a" || sa=$?
+	wait "$b" || sb=$?
+	[ $((sa + sb)) = 5 ] && [ $((sa * sb)) = 0 ]
+	[ "$(mstatus p/v '.legs | length')" = 2 ]
+	# two different legs at once: both added, in either order
+	truncate -s 64M "$D/leg2.img"
+	ipstor mirror add p/v --device "$D/leg2.img" & a=$!
+	ipstor mirror add p/v --pool q & b=$!
+	wait "$a"
+	wait "$b"
+	[ "$(mstatus p/v '[.legs[].state] | join(",")')" = "in-sync,in-sync,in-sync,in-sync" ]
+	ipstor mirror verify p/v
+	ipstor pool check p
+	ipstor pool check q
+}
