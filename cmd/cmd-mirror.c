@@ -15,7 +15,11 @@ static const struct poptOption add_opts[] = {
 	{"device", 0, POPT_ARG_STRING, &opt.device, 0,
 	 "the leg is a raw device or file, used linearly", "DEV"},
 	{"remote", 0, POPT_ARG_STRING, &opt.remote, 0,
-	 "the leg is a volume on another server (nbd://HOST:PORT/NAME)", "URI"},
+	 "the leg is a volume on another server (nbd://HOST:PORT/NAME, or "
+	 "ipstor://HOST:PORT/NAME over UDP)",
+	 "URI"},
+	{"secret-file", 0, POPT_ARG_STRING, &opt.secret_file, 0,
+	 "ipstor:// legs: the export's secret (default: none)", "FILE"},
 	{"region-size", 0, POPT_ARG_STRING, &opt.region_size, 0,
 	 "bytes per bitmap bit, a power of two (first leg only; default 1M)",
 	 "SIZE"},
@@ -136,6 +140,18 @@ static int mirror_add(struct cli *c, int argc, const char **argv)
 	args_str(a, "remote", opt.remote);
 	args_bool(a, "async", opt.async);
 	args_bool(a, "force", opt.force);
+	if (opt.secret_file) {
+		/* the worker opens it, from its own directory */
+		char *abs = realpath(opt.secret_file, NULL);
+		if (!abs) {
+			fprintf(stderr, "ipstor: cannot read '%s': %s\n",
+				opt.secret_file, strerror(errno));
+			json_object_put(a);
+			return -ECANCELED;
+		}
+		args_str(a, "secret_file", abs);
+		free(abs);
+	}
 	if ((r = size_arg(a, "region_size", "region-size", opt.region_size)) ||
 	    (r = size_arg(a, "resync_rate", "resync-rate", opt.resync_rate)) ||
 	    (r = size_arg(a, "max_lag", "max-lag",

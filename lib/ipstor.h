@@ -324,7 +324,8 @@ int ipstor_export_list(struct ipstor_pool *pool, struct json_object **out);
 
 struct ipstor_mirror_add_opts {
 	/* exactly one: a hidden thick volume in this pool, a raw device or
-	 * file, or a volume on another server (nbd://HOST:PORT/NAME) */
+	 * file, or a volume on another server (nbd://HOST:PORT/NAME, or
+	 * ipstor://HOST:PORT/NAME over the UDP protocol) */
 	const char *pool;
 	const char *device;
 	const char *remote;
@@ -333,6 +334,8 @@ struct ipstor_mirror_add_opts {
 	bool async;	      /* remote: acknowledge before the leg has it */
 	uint64_t max_lag;     /* async: bytes in flight at most */
 	bool force;	      /* reuse a device that carries a signature */
+	/* ipstor:// legs: the export's secret, read whenever the leg opens */
+	const char *secret_file;
 };
 /* Adds a leg; it syncs in the background in the worker, and before the
  * call returns offline. Result: the mirror's status. */

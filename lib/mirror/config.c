@@ -7,6 +7,8 @@
  *              "state": "in-sync", "generation": "1", "target": "",
  *              "volume": "", "async": false, "max_lag": "0",
  *              "added": "...", "reason": ""}, ...]}
+ *
+ * An ipstor:// leg of an export with a secret also has "secret_file".
  */
 #include "mirror.h"
 #include "../util/err.h"
@@ -66,6 +68,9 @@ json_object *mirror_config_encode(const struct ipstor_pool *p)
 			json_object_object_add(e, "added", json_object_new_string(
 				time_format_rfc3339(l->added, t, sizeof(t))));
 			json_object_object_add(e, "reason", json_object_new_string(l->reason));
+			if (l->secret_file[0])
+				json_object_object_add(e, "secret_file",
+						       json_object_new_string(l->secret_file));
 			json_object_array_add(legs, e);
 		}
 		json_object_object_add(o, "legs", legs);
@@ -143,13 +148,23 @@ static int decode_leg(json_object *e, struct pleg *l)
 	    time_parse_rfc3339(added, &l->added))
 		return bad("malformed mirror leg");
 	l->slot = (uint32_t)slot;
+	/* only ipstor:// legs have one, and only when the export does */
+	json_object *sf;
+	if (json_object_object_get_ex(e, "secret_file", &sf)) {
+		const char *s = str(e, "secret_file", sizeof(l->secret_file));
+		if (!s || l->kind != LEG_UDP)
+			return bad("malformed mirror leg");
+		strcpy(l->secret_file, s);
+	}
 	strcpy(l->target, target);
 	strcpy(l->volume, vol);
 	strcpy(l->reason, reason);
 	if ((l->kind == LEG_MAP) != (l->slot == 0) ||
 	    (l->kind == LEG_VOL &&
 	     (name_check("pool", l->target) || name_check("volume", l->volume))) ||
-	    ((l->kind == LEG_DEV || l->kind == LEG_NBD) && !l->target[0]))
+	    ((l->kind == LEG_DEV || l->kind == LEG_NBD || l->kind == LEG_UDP) &&
+	     !l->target[0]) ||
+	    (l->async && l->kind != LEG_NBD))
 		return bad("malformed mirror leg");
 	return 0;
 }

@@ -97,6 +97,22 @@ fail:
 	return r;
 }
 
+/* Say goodbye, but never wait long for a server that may be gone (a cut
+ * link: nbd_shutdown would wait for TCP to give up, minutes, with the
+ * legs lock held by whoever closes the leg). */
+static void hang_up(struct nbd_handle *h)
+{
+	if (nbd_aio_is_ready(h) && nbd_aio_disconnect(h, 0) == 0) {
+		int64_t until = mirror_now_ms() + 1000;
+		while (!nbd_aio_is_closed(h) && !nbd_aio_is_dead(h)) {
+			int64_t left = until - mirror_now_ms();
+			if (left <= 0 || nbd_poll(h, (int)left) == -1)
+				break;
+		}
+	}
+	nbd_close(h);
+}
+
 /* Wait for one request; on a timeout or a dead connection, drop it. */
 static int wait_for(struct conn *c, int64_t cookie)
 {
@@ -372,10 +388,8 @@ static void nleg_close(struct mleg *l)
 		}
 	}
 	for (int i = 0; i < NBD_CONNS; i++) {
-		if (n->c[i].h) {
-			nbd_shutdown(n->c[i].h, 0);
-			nbd_close(n->c[i].h);
-		}
+		if (n->c[i].h)
+			hang_up(n->c[i].h);
 		pthread_mutex_destroy(&n->c[i].lock);
 	}
 	pthread_mutex_destroy(&n->qlock);
@@ -401,8 +415,7 @@ int leg_nbd_size(const char *uri, uint64_t *size)
 		return r;
 	int64_t s = nbd_get_size(h);
 	bool ro = nbd_is_read_only(h) == 1;
-	nbd_shutdown(h, 0);
-	nbd_close(h);
+	hang_up(h);
 	if (s < 0)
 		return ipstor_fail(-EIO, "'%s' does not say its size", uri);
 	if (ro)

@@ -40,6 +40,9 @@ int leg_open(struct mirror *m, struct mleg *l)
 	case LEG_NBD:
 		r = leg_nbd_open(l);
 		break;
+	case LEG_UDP:
+		r = leg_udp_open(l);
+		break;
 	default:
 		r = -EINVAL;
 	}

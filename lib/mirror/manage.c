@@ -451,13 +451,36 @@ static int make_leg(struct ipstor_pool *p, struct pvol *v, struct pmirror *pm,
 		backend_close(be);
 		return r;
 	}
-	l->kind = LEG_NBD;
-	if (strncmp(o->remote, "nbd://", 6) ||
+	bool udp = !strncmp(o->remote, "ipstor://", 9);
+	l->kind = udp ? LEG_UDP : LEG_NBD;
+	if ((!udp && strncmp(o->remote, "nbd://", 6)) ||
 	    strlen(o->remote) >= sizeof(l->target))
-		return ipstor_fail(-EINVAL, "'%s' is not an nbd:// URI",
+		return ipstor_fail(-EINVAL, "'%s' is not an nbd:// or ipstor:// "
+					    "URI",
 				   o->remote);
+	if (o->secret_file && !udp)
+		return ipstor_fail(-EINVAL, "--secret-file is for ipstor:// "
+					    "legs");
+	if (o->async && udp)
+		return ipstor_fail(-EINVAL, "an ipstor:// leg is synchronous; "
+					    "--async needs an nbd:// leg");
+	if (o->secret_file) {
+		/* the worker reads it whenever the leg opens, from anywhere */
+		char *abs = realpath(o->secret_file, NULL);
+		if (!abs)
+			return ipstor_fail(-errno, "cannot read '%s': %s",
+					   o->secret_file, strerror(errno));
+		if (strlen(abs) >= sizeof(l->secret_file)) {
+			free(abs);
+			return ipstor_fail(-EINVAL, "'%.40s...' is too long for "
+						    "a secret file path",
+					   o->secret_file);
+		}
+		snprintf(l->secret_file, sizeof(l->secret_file), "%s", abs);
+		free(abs);
+	}
 	for (uint32_t i = 0; i < pm->nlegs; i++)
-		if (pm->legs[i].kind == LEG_NBD &&
+		if (pm->legs[i].kind == l->kind &&
 		    !strcmp(pm->legs[i].target, o->remote))
 			return ipstor_fail(-EEXIST, "'%s' is a leg of this "
 						    "mirror already",
@@ -469,7 +492,8 @@ static int make_leg(struct ipstor_pool *p, struct pvol *v, struct pmirror *pm,
 		return ipstor_fail(-EINVAL, "--max-lag must be at least 1 MiB");
 	if (check_only) {
 		uint64_t size;
-		int r = leg_nbd_size(o->remote, &size);
+		int r = udp ? leg_udp_size(o->remote, l->secret_file, &size)
+			    : leg_nbd_size(o->remote, &size);
 		if (r)
 			return r;
 		if (size < v->size) {

@@ -117,12 +117,13 @@ int mirror_pool_put(struct ipstor_pool *self, struct ipstor_pool *q)
 	return r;
 }
 
-static const char *const kinds[] = {"map", "pool", "device", "nbd"};
+static const char *const kinds[] = {"map", "pool", "device", "nbd",
+				    "ipstor"};
 static const char *const states[] = {"syncing", "in-sync", "failed"};
 
 const char *leg_kind_name(enum leg_kind k)
 {
-	return (unsigned)k < 4 ? kinds[k] : "?";
+	return (unsigned)k < 5 ? kinds[k] : "?";
 }
 
 const char *leg_state_name(enum leg_state s)
@@ -132,7 +133,7 @@ const char *leg_state_name(enum leg_state s)
 
 int leg_kind_parse(const char *s, enum leg_kind *out)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (!strcmp(s, kinds[i])) {
 			*out = (enum leg_kind)i;
 			return 0;
@@ -431,13 +432,28 @@ static bool anything_to_sync(struct mirror *m)
 	return false;
 }
 
+/* Whether a remote leg's server answers at all, asked without the legs
+ * lock: reopening takes it exclusively, and a server that does not answer
+ * would hold every client request for the connect timeout. */
+static bool remote_answers(struct pleg *pl)
+{
+	uint64_t size;
+	if (pl->kind == LEG_NBD)
+		return leg_nbd_size(pl->target, &size) == 0;
+	if (pl->kind == LEG_UDP)
+		return leg_udp_size(pl->target, pl->secret_file, &size) == 0;
+	return true;
+}
+
 /* A failed device or remote leg that answers again is resynced. */
 static void probe_failed(struct mirror *m)
 {
 	for (uint32_t i = 0; i < m->nlegs; i++) {
 		struct mleg *l = &m->legs[i];
 		if (atomic_load(&l->state) != LEG_FAILED ||
-		    (l->pl->kind != LEG_DEV && l->pl->kind != LEG_NBD))
+		    (l->pl->kind != LEG_DEV && l->pl->kind != LEG_NBD &&
+		     l->pl->kind != LEG_UDP) ||
+		    !remote_answers(l->pl))
 			continue;
 		if (mirror_leg_reopen(m, i, true) == 0)
 			ipstor_log(m->p->ctx, IPSTOR_LOG_INFO,

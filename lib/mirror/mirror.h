@@ -29,7 +29,7 @@
 #define MIRROR_DEV_DATA_OFF (1u << 20) /* a device leg's data starts here */
 #define MIRROR_LOCKS 64		       /* striped region locks */
 
-enum leg_kind { LEG_MAP, LEG_VOL, LEG_DEV, LEG_NBD };
+enum leg_kind { LEG_MAP, LEG_VOL, LEG_DEV, LEG_NBD, LEG_UDP };
 enum leg_state { LEG_SYNCING, LEG_INSYNC, LEG_FAILED };
 
 /* A leg as the pool's metadata records it. */
@@ -39,8 +39,9 @@ struct pleg {
 	uint8_t uuid[16];
 	enum leg_state state;
 	uint64_t generation; /* the mirror's generation when it last changed */
-	char target[256];    /* LEG_VOL: pool; LEG_DEV: path; LEG_NBD: URI */
+	char target[256];    /* LEG_VOL: pool; LEG_DEV: path; LEG_NBD/UDP: URI */
 	char volume[NAME_LEN_MAX + 1]; /* LEG_VOL: its hidden volume */
+	char secret_file[256];	       /* LEG_UDP: the export's secret, or "" */
 	bool async;		       /* LEG_NBD: acknowledged before sent */
 	uint64_t max_lag;	       /* async: bytes queued at most */
 	int64_t added;

@@ -154,13 +154,21 @@ void mirror_unlock_region(struct mirror *m, uint64_t r);
 
 /* leg-*.c */
 extern const struct leg_ops leg_map_ops, leg_vol_ops, leg_dev_ops,
-	leg_nbd_ops;
+	leg_nbd_ops, leg_udp_ops;
 int leg_map_open(struct mleg *l);
 int leg_vol_open(struct mleg *l);
 int leg_dev_open(struct mleg *l);
 int leg_nbd_open(struct mleg *l);
+int leg_udp_open(struct mleg *l);
 /* The size of a remote export (writable), or an error. */
 int leg_nbd_size(const char *uri, uint64_t *size);
+/* The same over the UDP protocol (ipstor://), with the export's secret
+ * read from secret_file when it is not empty. */
+int leg_udp_size(const char *uri, const char *secret_file, uint64_t *size);
+struct ibp_client;
+int leg_udp_connect(const char *uri, const char *secret_file,
+		    void (*log)(void *, int, const char *), void *log_data,
+		    struct ibp_client **out);
 /* Reads never go to an asynchronous leg, and it is never the source. */
 static inline bool leg_lags(const struct mleg *l)
 {

@@ -34,6 +34,7 @@ static int mirror_add(struct op_call *c, struct ipstor_pool *p,
 		.remote = arg_str_opt(c, "remote"),
 		.async = arg_bool(c, "async"),
 		.force = arg_bool(c, "force"),
+		.secret_file = arg_str_opt(c, "secret_file"),
 	};
 	int r = arg_u64(c, "region_size", false, &region);
 	if (r || (r = arg_u64(c, "resync_rate", false, &o.resync_rate)) ||

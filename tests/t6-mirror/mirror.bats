@@ -163,7 +163,7 @@ mstatus() { # VOL JQ
 	run -2 --separate-stderr ipstor mirror add p/v --device "$long"
 	[[ $stderr == "ipstor: '"*"...' is too long for a device path (at most 255 bytes)" ]]
 	run -2 --separate-stderr ipstor mirror add p/v --remote "nbd://127.0.0.1:1/$(printf 'y%.0s' $(seq 300))"
-	[[ $stderr == *"is not an nbd:// URI" ]]
+	[[ $stderr == *"is not an nbd:// or ipstor:// URI" ]]
 	run -2 --separate-stderr ipstor mirror add p/v --device "$D/leg.img" --region-size 99999999999999999999
 	run -2 --separate-stderr ipstor mirror remove p/v --leg x --yes
 	[ "$(pool_fingerprint p)" = "$before" ]
