@@ -114,7 +114,13 @@ print(" ".join(map(str, sorted(regions))))'
 		ipstor server start >/dev/null
 		"$HELPERS/nbdwriter" "nbd://127.0.0.1:$PORT/v" "$D/log" "$((round + 10))" 2>"$D/writer.err" &
 		wpid=$!
-		sleep "0.$(printf '%03d' $((300 + RANDOM % 500)))"
+		# once writes are flowing (see above)
+		for _ in $(seq 600); do
+			[ "$(cat "$D/log" 2>/dev/null | wc -l)" -ge "$from" ] && break
+			kill -0 "$wpid" 2>/dev/null || break
+			sleep 0.1
+		done
+		sleep "0.$(printf '%03d' $((200 + RANDOM % 500)))"
 		kill -9 "$(cat "$IPSTOR_STATE_DIR/worker.pid")"
 		wait "$wpid" || { cat "$D/writer.err" >&2; return 1; }
 		pending=$(ipstor mirror status p/v --json | jq '.mirrors[0].legs[1].out_of_sync')
