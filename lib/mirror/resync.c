@@ -79,12 +79,11 @@ static void throttle(struct mirror *m, uint64_t *window_bytes,
 /* One batch starting at *cursor. */
 int resync_step(struct mirror *m, uint64_t *cursor)
 {
-	/* small batches while the copy keeps to a rate: its sleeps come
-	 * between batches */
-	int64_t idle_ms = mirror_now_ms() - atomic_load(&m->last_client_io.ms);
-	uint64_t batch = m->pm->resync_rate && idle_ms < CLIENT_IDLE_MS
-				 ? (4u << 20)
-				 : BATCH_BYTES;
+	/* small batches whenever the copy may have to keep to a rate: its
+	 * sleeps come between batches, and a client that starts (or that
+	 * was there before the mirror, which has seen none of its I/O yet)
+	 * waits for one small batch at most before the rate applies */
+	uint64_t batch = m->pm->resync_rate ? (4u << 20) : BATCH_BYTES;
 	struct bitmap *b = &m->bm;
 	uint32_t rsz = m->pm->region_size;
 	uint64_t done_regions[1024];

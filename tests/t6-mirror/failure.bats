@@ -15,6 +15,7 @@ setup() {
 }
 
 teardown() {
+	[ -n "${writer:-}" ] && kill "$writer" 2>/dev/null
 	stop_serve || true
 	stop_worker
 }
@@ -115,14 +116,23 @@ mirror_wait() {
 }
 
 @test "the worker syncs a new leg in the background with progress, and keeps to --resync-rate while clients write" {
+	require_cmd fio
+	fio --enghelp 2>/dev/null | grep -qw nbd || skip "fio has no nbd engine"
 	mkpool r 200M
 	ipstor vol create r/big --size 96M
-	ipstor server start >/dev/null
+	start_serve r/big
 	truncate -s 128M "$D/big.img"
-	# a client keeps writing while the leg syncs at 8 MiB/s
-	pattern "$D/w" 64K w
-	( for i in $(seq 400); do ipstor vol write r/big "$D/w" --offset $((i % 64))M >/dev/null || exit 1; done ) &
+	# a client keeps writing, steadily, while the leg syncs at 8 MiB/s
+	# (over NBD: a loop of commands would leave gaps on a loaded
+	# machine, and the copy runs at full speed when clients are quiet)
+	fio --name=load --ioengine=nbd --uri="$URI" --rw=randwrite --bs=64k \
+		--rate=2m --size=64M --time_based --runtime=3600 \
+		--output-format=json >"$D/fio.out" 2>&1 3>&- &
 	writer=$!
+	until [ "$(ipstor server status --json | jq '[.server.exports[] | select(.name == "big") | .connections] | add')" -gt 0 ]; do
+		kill -0 "$writer" || { cat "$D/fio.out" >&2; return 1; }
+		sleep 0.1
+	done
 	ipstor mirror add r/big --device "$D/big.img" --resync-rate 8M
 	st=$(ipstor mirror status r/big --json | jq '.mirrors[0]')
 	[ "$(jq -r '.legs[1].state' <<<"$st")" = syncing ]
@@ -142,7 +152,8 @@ mirror_wait() {
 	[ "$(jq '.resync.rate' <<<"$st")" -le $((16 << 20)) ]
 	run -0 ipstor mirror status r/big
 	assert_line --regexp '^resync: [0-9.]+% \(.* of 96 MiB\) at .*/s'
-	wait "$writer"
+	kill "$writer"
+	wait "$writer" || true
 	for _ in $(seq 1500); do
 		[ "$(ipstor mirror status r/big --json | jq -r '.mirrors[0].state')" = in-sync ] && break
 		sleep 0.2
