@@ -388,6 +388,10 @@ static void service_start(struct mirror *m)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	m->rs_service = s;
+	/* the clients may have been busy before this mirror existed, and it
+	 * has seen none of their I/O: assume they are, so that a first
+	 * resync keeps to its rate until they have had time to show */
+	atomic_store(&m->last_client_io.ms, mirror_now_ms());
 	if (pthread_create(&s->thread, NULL, service_main, m)) {
 		free(s);
 		m->rs_service = NULL;

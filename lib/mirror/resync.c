@@ -55,8 +55,10 @@ static void account(struct mirror *m, uint64_t bytes)
 	pthread_mutex_unlock(&m->rs_lock);
 }
 
-/* Keep to the rate while clients are busy: sleep until the bytes copied
- * since 'since_ms' are no more than the rate allows. */
+/* Keep to the rate while clients are busy: after each batch, sleep until
+ * the batch's bytes since the window opened are no more than the rate
+ * allows. A window covers one batch, so no credit builds up: a copy that
+ * fell behind never catches up at full speed under the clients. */
 static void throttle(struct mirror *m, uint64_t *window_bytes,
 		     int64_t *window_ms, volatile bool *stop)
 {
@@ -69,20 +71,29 @@ static void throttle(struct mirror *m, uint64_t *window_bytes,
 		return;
 	}
 	int64_t due = *window_ms + (int64_t)(*window_bytes * 1000 / rate);
+	if (now >= due) {
+		/* behind the rate (a slow copy, a stalled leg, a loaded
+		 * machine): start a new window rather than keep the credit,
+		 * which the next batches would spend at full speed */
+		*window_bytes = 0;
+		*window_ms = now;
+		return;
+	}
 	while (now < due && !(stop && *stop)) {
 		int64_t d = due - now;
 		sleep_ms(d > 200 ? 200 : (int)d);
 		now = mirror_now_ms();
 	}
+	*window_bytes = 0;
+	*window_ms = now;
 }
 
 /* One batch starting at *cursor. */
 int resync_step(struct mirror *m, uint64_t *cursor)
 {
 	/* small batches whenever the copy may have to keep to a rate: its
-	 * sleeps come between batches, and a client that starts (or that
-	 * was there before the mirror, which has seen none of its I/O yet)
-	 * waits for one small batch at most before the rate applies */
+	 * sleeps come between batches, and a client that starts waits for
+	 * one small batch at most before the rate applies */
 	uint64_t batch = m->pm->resync_rate ? (4u << 20) : BATCH_BYTES;
 	struct bitmap *b = &m->bm;
 	uint32_t rsz = m->pm->region_size;
