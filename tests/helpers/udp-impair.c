@@ -8,12 +8,18 @@
  *
  *   udp-impair --listen 127.0.0.1:P --to 127.0.0.1:Q [--seed N]
  *              [--drop PCT] [--dup PCT] [--reorder PCT] [--delay MS]
- *              [--corrupt PCT] [--replay PCT] [--stats FILE]
+ *              [--corrupt PCT] [--replay PCT] [--hide-reply ID]
+ *              [--stats FILE]
  *
  * --delay holds every datagram for a uniformly random 0..MS ms. --replay
  * sends, after a datagram, a random one of the last 4096 in the same
- * direction again. It runs until SIGTERM/SIGINT and then writes counters
- * to --stats (or stderr). The client is whoever sent last to --listen. */
+ * direction again. --hide-reply takes out of the server's datagrams,
+ * in the first session the server speaks in, every reply frame to
+ * request ID (the datagram's other frames go on, re-encoded): a reply
+ * that is lost however often it is sent again. It runs until
+ * SIGTERM/SIGINT and then writes counters to --stats (or stderr). The
+ * client is whoever sent last to --listen. */
+#include "proto/udp/wire.h"
 #include "util/net.h"
 
 #include <errno.h>
@@ -182,6 +188,51 @@ static void impair(int dir, uint8_t *p, size_t n, int64_t now)
 	}
 }
 
+static uint64_t hide_id, hide_session;
+static uint64_t st_hidden;
+
+/* --hide-reply: the datagram without its reply frames to hide_id, in
+ * *n; false when nothing of it is left to send. */
+static bool hide_reply(uint8_t *p, size_t *n)
+{
+	struct ibp_packet pk;
+	if (!hide_id || ibp_decode(p, *n, &pk) || pk.type != IBP_DATA)
+		return true;
+	if (!hide_session)
+		hide_session = pk.session;
+	if (pk.session != hide_session)
+		return true;
+	static struct ibp_writer w;
+	ibp_w_data(&w, pk.session, pk.data.pn, pk.data.floor, MAXDG);
+	size_t pos = 0;
+	struct ibp_frame f;
+	unsigned kept = 0, hidden = 0;
+	while (ibp_next_frame(&pk, &pos, &f)) {
+		if (f.type == IBP_F_REP && f.rep.id == hide_id) {
+			hidden++;
+			continue;
+		}
+		if (f.type == IBP_F_ACK)
+			ibp_w_ack(&w, &f.ack);
+		else if (f.type == IBP_F_REP)
+			ibp_w_rep(&w, &f.rep);
+		else if (f.type == IBP_F_REQ)
+			ibp_w_req(&w, &f.req);
+		else
+			ibp_w_simple(&w, f.type);
+		kept++;
+	}
+	if (!hidden)
+		return true;
+	st_hidden += hidden;
+	if (!kept || !ibp_w_finish(&w))
+		return false;
+	static uint8_t copy[MAXDG]; /* the segments still point into p */
+	*n = ibp_w_flatten(&w, copy, MAXDG);
+	memcpy(p, copy, *n);
+	return *n > 0;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -205,6 +256,8 @@ static void stats(const char *path)
 			(unsigned long long)st_delay[d],
 			(unsigned long long)st_corrupt[d],
 			(unsigned long long)st_replay[d]);
+	if (hide_id)
+		fprintf(f, "hidden replies %llu\n", (unsigned long long)st_hidden);
 	if (f != stderr)
 		fclose(f);
 }
@@ -216,7 +269,8 @@ int main(int argc, char **argv)
 		{"listen", 1, 0, 'l'}, {"to", 1, 0, 't'},     {"seed", 1, 0, 's'},
 		{"drop", 1, 0, 'd'},   {"dup", 1, 0, 'u'},    {"reorder", 1, 0, 'r'},
 		{"delay", 1, 0, 'y'},  {"corrupt", 1, 0, 'c'}, {"replay", 1, 0, 'p'},
-		{"stats", 1, 0, 'S'},  {0, 0, 0, 0}};
+		{"stats", 1, 0, 'S'},  {"hide-reply", 1, 0, 'H'},
+		{0, 0, 0, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
@@ -230,6 +284,7 @@ int main(int argc, char **argv)
 		case 'c': corrupt = atof(optarg); break;
 		case 'p': replay = atof(optarg); break;
 		case 'S': stats_path = optarg; break;
+		case 'H': hide_id = strtoull(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr, "udp-impair: see the top of udp-impair.c\n");
 			return 2;
@@ -291,7 +346,9 @@ int main(int argc, char **argv)
 					continue; /* the server is down */
 				break;
 			}
-			impair(1, p, (size_t)n, now);
+			size_t len = (size_t)n;
+			if (hide_reply(p, &len))
+				impair(1, p, len, now);
 		}
 		release(0, false, now);
 	}

@@ -20,6 +20,7 @@ setup() {
 teardown() {
 	[ -n "${PROXY:-}" ] && kill "$PROXY" 2>/dev/null
 	[ -n "${GENIO:-}" ] && kill "$GENIO" 2>/dev/null
+	[ -n "${ORDER:-}" ] && kill "$ORDER" 2>/dev/null
 	stop_worker
 	true
 }
@@ -95,6 +96,37 @@ field() {
 	[ "$(field restarts)" -ge 1 ] && [ "$(field reconnects)" -ge 1 ]
 	[ "$(field flush_errors)" -ge 1 ]
 	stop_proxy
+}
+
+@test "a write whose reply is lost, overwritten by a later write, is not sent again on the next session" {
+	# the proxy loses every reply to the first write; the second write,
+	# to the same range, waits for the first on the server, so its reply
+	# proves the first ran. Sending the first again after the session
+	# ends (here: a worker restart) would put the older data on top.
+	start_udp tank/v
+	proxy --hide-reply 1
+	"$HELPERS/udp-order" "ipstor://127.0.0.1:$PPORT/v" >"$D/order.out" 2>&1 &
+	ORDER=$!
+	until grep -q "second done: 0" "$D/order.out"; do
+		kill -0 "$ORDER" || { cat "$D/order.out"; return 1; }
+		sleep 0.05
+	done
+	ipstor server stop >/dev/null
+	ipstor server start >/dev/null
+	rc=0
+	wait "$ORDER" || rc=$?
+	ORDER=
+	cat "$D/order.out"
+	[ "$rc" = 0 ]
+	grep -qx "data: BB" "$D/order.out"
+	# the first write's status was never seen: the next flush says so
+	grep -qx "flush: Input/output error" "$D/order.out"
+	grep -q "not sent again" "$D/order.out"
+	# waiting with nothing in flight, the client pings, and the new
+	# worker's RESET ends the old session at once
+	grep -q "session ended (the server does not know it)" "$D/order.out"
+	stop_proxy
+	grep -qE "^hidden replies [1-9]" "$D/proxy.stats"
 }
 
 @test "after a graceful restart a new client finds everything written and flushed before" {

@@ -46,6 +46,7 @@ struct creq {
 	uint8_t *bits;
 	uint32_t nunits, units;
 	uint64_t covers; /* FLUSH: the write epoch it makes durable */
+	bool ran;	 /* a later reply proves it executed (see note_ran) */
 	uint8_t info[16];
 	struct creq *next, *prev; /* unreplied, in order */
 };
@@ -225,6 +226,53 @@ static void complete(struct ibp_client *c, struct creq *q, int status)
 	}
 }
 
+/* Did the server make b wait for the earlier a before b ran (protocol.md
+ * 4, "Order")? The same rule as the server's. */
+static bool waits_for(const struct creq *a, const struct creq *b)
+{
+	if (b->op == IBP_OP_FLUSH)
+		return is_write(a->op);
+	if (a->op == IBP_OP_FLUSH || a->op == IBP_OP_INFO ||
+	    b->op == IBP_OP_INFO)
+		return false;
+	return (is_write(a->op) || is_write(b->op)) &&
+	       a->off < b->off + b->len && b->off < a->off + a->len;
+}
+
+/* q has a successful reply, so it ran, and so did every earlier write it
+ * waited for, even if their replies are still lost. Such a write must
+ * never go again on a new session: it would land on top of q (or of what
+ * came after q), undoing newer data with older (AoE's flaw). */
+static void note_ran(struct ibp_client *c, struct creq *q)
+{
+	for (struct creq *p = c->head; p && p != q; p = p->next)
+		if (p->id && is_write(p->op) && waits_for(p, q))
+			p->ran = true;
+}
+
+/* The session ends with writes that ran but whose replies were lost:
+ * they are done, not resubmitted. Their status is unknown (a write that
+ * failed on the server looks the same), so the next FLUSH fails with EIO,
+ * as after a server restart: never silence. Returns how many. */
+static unsigned retire_ran(struct ibp_client *c)
+{
+	/* what a proven write waited for ran too */
+	for (struct creq *q = c->tail; q; q = q->prev)
+		if (q->ran)
+			note_ran(c, q);
+	unsigned n = 0;
+	for (struct creq *q = c->head, *next; q; q = next) {
+		next = q->next;
+		if (q->ran) {
+			complete(c, q, 0);
+			n++;
+		}
+	}
+	if (n)
+		c->lost_writes = true;
+	return n;
+}
+
 static void fail_all(struct ibp_client *c, int err)
 {
 	while (c->head)
@@ -361,6 +409,11 @@ static void session_down(struct ibp_client *c, int64_t now, const char *why)
 		ep_free(&c->ep);
 		c->have_ep = false;
 	}
+	unsigned ran = retire_ran(c);
+	if (ran)
+		client_log(c, IPSTOR_LOG_INFO, "%s: %u write%s without a reply "
+			   "ran before later ones: not sent again; the next "
+			   "flush reports them", c->uri, ran, ran == 1 ? "" : "s");
 	for (struct creq *q = c->head; q; q = q->next)
 		q->id = 0;
 	if (c->ring) {
@@ -474,6 +527,9 @@ static void on_rep(struct ibp_client *c, const struct ibp_rep *r)
 		return;
 	}
 	if (!want) {
+		/* only a success proves the order: refusals (range,
+		 * checksum) go out before a request waits for anything */
+		note_ran(c, q);
 		complete(c, q, 0);
 		return;
 	}
@@ -504,6 +560,7 @@ static void on_rep(struct ibp_client *c, const struct ibp_rep *r)
 		c->info.read_only = get_be32(q->info + 8) & IBP_VOL_READ_ONLY;
 		pthread_mutex_unlock(&c->lock);
 	}
+	note_ran(c, q);
 	complete(c, q, 0);
 }
 
@@ -678,7 +735,16 @@ static void timers(struct ibp_client *c, int64_t now)
 		session_down(c, now, "no answer");
 		return;
 	}
-	if (!waiting && now - c->last_ping > idle / 3) {
+	/* waiting for replies with nothing in flight (the requests were
+	 * acknowledged and run on the server): a ping a second once the
+	 * server is quiet, so that a server that restarted answers with a
+	 * RESET at once, and one busy with a long request shows it lives,
+	 * instead of half the idle time of silence ending the session */
+	bool quiet = now - c->ep.last_rx > 1000000000LL &&
+		     now - c->last_ping > 1000000000LL &&
+		     !c->ep.xp.bytes_in_flight;
+	if ((!waiting && now - c->last_ping > idle / 3) ||
+	    (waiting && quiet)) {
 		struct xp_ref ping = {IBP_F_PING, 0, 0, 0};
 		ep_queue(&c->ep, &ping, false);
 		c->last_ping = now;
