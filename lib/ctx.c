@@ -62,6 +62,11 @@ void ipstor_ctx_set_lock_timeout(struct ipstor_ctx *ctx, int ms)
 	ctx->lock_timeout_ms = ms;
 }
 
+int ipstor_ctx_lock_timeout(const struct ipstor_ctx *ctx)
+{
+	return ctx->lock_timeout_ms;
+}
+
 const char *ipstor_ctx_state_dir(const struct ipstor_ctx *ctx)
 {
 	return ctx->state_dir;

@@ -47,6 +47,8 @@ void ipstor_ctx_set_flags(struct ipstor_ctx *ctx, unsigned flags);
 unsigned ipstor_ctx_flags(const struct ipstor_ctx *ctx);
 /* Milliseconds to wait for a pool lock; negative waits forever. */
 void ipstor_ctx_set_lock_timeout(struct ipstor_ctx *ctx, int ms);
+/* -1: wait for locks as long as it takes */
+int ipstor_ctx_lock_timeout(const struct ipstor_ctx *ctx);
 const char *ipstor_ctx_state_dir(const struct ipstor_ctx *ctx);
 
 const char *ipstor_last_error(void);

@@ -28,6 +28,13 @@ int arg_strv(struct op_call *c, const char *key, const char ***out, int *n);
 /* The pool named by args.pool, from the call's source. */
 int op_pool(struct op_call *c, unsigned flags, struct ipstor_pool **p);
 int op_put(struct op_call *c, struct ipstor_pool *p, int r);
+/* The pool, for writing, of an op that reads a stream from 'in': the
+ * same as op_pool, except that without the worker, while another process
+ * holds the pool and 'in' is a pipe, the stream is kept in a temporary
+ * file meanwhile (the holder may be the backup writing the pipe);
+ * *stream is then that file, to be closed by the caller, else 'in'. */
+int op_pool_for_stream(struct op_call *c, int in, int *stream,
+		       struct ipstor_pool **p);
 
 /* "key": {object} wrapped with the schema version. */
 json_object *wrap(const char *key, json_object *o);

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* args: pool, name, snapshot, from (optional) */
 static int backup(struct op_call *c)
@@ -57,10 +58,13 @@ static int restore(struct op_call *c)
 	struct progress pr;
 	progress_init(&pr, c->nfds > 1 ? c->fds[1] : -1);
 	struct ipstor_pool *p;
-	if ((r = op_pool(c, IPSTOR_OPEN_RDWR, &p)))
+	int in;
+	if ((r = op_pool_for_stream(c, c->fds[0], &in, &p)))
 		return r;
 	struct ipstor_restore *rs;
-	r = ipstor_restore_stage(p, vol, c->fds[0], progress_update, &pr, &rs);
+	r = ipstor_restore_stage(p, vol, in, progress_update, &pr, &rs);
+	if (in != c->fds[0])
+		close(in);
 	progress_end(&pr);
 	if (!r) {
 		/* whoever serves the volume lets go of it for the swap */

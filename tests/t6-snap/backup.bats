@@ -85,6 +85,23 @@ no_staging() { # POOL
 	run -0 ipstor pool check p
 }
 
+@test "without the worker, a backup piped into a restore in the same pool completes" {
+	# the backup holds the pool until it has written its stream, and the
+	# restore needs the pool to write: it keeps the stream aside meanwhile
+	export TMPDIR=$D
+	timeout 120 bash -c '"$1" backup p/v@s0 | "$1" restore - p/copy' _ "$IPSTOR_BIN"
+	[ "$(ipstor vol read p/copy | sha)" = "$(ipstor vol read p/v@s0 | sha)" ]
+	run -0 ipstor pool check p
+	# --no-lock-wait: nothing set aside, the usual refusal (exit 5)
+	run bash -c '"$1" backup p/v@s0 | "$1" --no-lock-wait restore - p/copy2' _ "$IPSTOR_BIN"
+	[ "$status" -eq 5 ]
+	[[ $output == *"pool 'p' is locked by another ipstor process"* ]]
+	run -4 ipstor vol show p/copy2
+	# a stream from a file still waits for the lock as it always did
+	ipstor restore "$D/full.st" p/copy3 >/dev/null
+	[ "$(ipstor vol read p/copy3 | sha)" = "$(ipstor vol read p/v@s0 | sha)" ]
+}
+
 @test "an incremental stream onto the wrong base is refused, naming both UUIDs; the target is untouched" {
 	ipstor restore "$D/full.st" q/w >/dev/null
 	ipstor vol write p/v "$D/a" >/dev/null
