@@ -122,9 +122,11 @@ field() {
 	# the first write's status was never seen: the next flush says so
 	grep -qx "flush: Input/output error" "$D/order.out"
 	grep -q "not sent again" "$D/order.out"
-	# waiting with nothing in flight, the client pings, and the new
-	# worker's RESET ends the old session at once
-	grep -q "session ended (the server does not know it)" "$D/order.out"
+	# waiting with nothing in flight, the client pings: the new worker's
+	# RESET ends the old session, or while the worker is down the pings'
+	# timeouts do (without them: half the idle time of silence, 15 s)
+	grep -qE "session ended \((the server does not know it|no answer)\)" "$D/order.out"
+	! grep -q "dead: pto 0," "$D/order.out"
 	stop_proxy
 	grep -qE "^hidden replies [1-9]" "$D/proxy.stats"
 }
