@@ -17,11 +17,15 @@ int uuid_generate(uint8_t out[16])
 
 void uuid_format(const uint8_t u[16], char out[UUID_STR_LEN])
 {
-	snprintf(out, UUID_STR_LEN,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-		 u[10], u[11], u[12], u[13], u[14], u[15]);
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[u[i] >> 4];
+		*o++ = hex[u[i] & 15];
+	}
+	*o = 0;
 }
 
 static int hexval(char c)
