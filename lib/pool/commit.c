@@ -71,13 +71,14 @@ static int write_slot(struct ipstor_pool *p, struct pdev *d, int slot,
 	return 0;
 }
 
-static int encode_checked(struct ipstor_pool *p, char **out, size_t *len)
+static int encode_checked(struct ipstor_pool *p, bool reuse, char **out,
+			  size_t *len)
 {
 	uint64_t *used = calloc(p->ndevs, sizeof(*used));
 	if (!used)
 		return -ENOMEM;
 	space_used_after_release(p, used);
-	char *json = config_encode(p, used);
+	char *json = config_encode(p, used, reuse);
 	free(used);
 	if (!json)
 		return -ENOMEM;
@@ -101,7 +102,7 @@ int pool_write_all_slots_dev(struct ipstor_pool *p, struct pdev *d,
 {
 	size_t len;
 	char *json;
-	int r = encode_checked(p, &json, &len);
+	int r = encode_checked(p, false, &json, &len);
 	if (r)
 		return r;
 	for (int s = 0; s < 2 && !r; s++)
@@ -167,7 +168,7 @@ int pool_commit(struct ipstor_pool *p)
 	}
 	BUG_ON(k != nw);
 	uint64_t seq = p->txid;
-	if ((r = encode_checked(p, &json, &len))) {
+	if ((r = encode_checked(p, true, &json, &len))) {
 		pthread_rwlock_unlock(&p->md_lock);
 		goto out;
 	}

@@ -30,6 +30,8 @@ struct ipstor_pool *pool_alloc(struct ipstor_ctx *ctx)
 
 void psnap_free(struct psnap *s)
 {
+	if (s)
+		free(s->enc);
 	free(s);
 }
 

@@ -46,6 +46,19 @@ struct psnap {
 	uint64_t mapped; /* chunks mapped */
 	bool received;	 /* made by a restore, from a stream */
 	int open_count;	 /* readers, exports, backups */
+	/* its configuration entry as a commit last printed it, and what it
+	 * was printed from (md/config.c): reused while the two match, so
+	 * that a commit does not print every snapshot again */
+	char *enc;
+	size_t enc_len;
+	struct psnap_enc_key {
+		char name[NAME_LEN_MAX + 1];
+		bool received;
+		uint8_t depth;
+		uint8_t uuid[16];
+		int64_t created;
+		uint64_t size, root_addr, mapped;
+	} enc_key;
 	struct psnap *next;
 };
 

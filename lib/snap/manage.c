@@ -120,7 +120,7 @@ int ipstor_snap_create(struct ipstor_pool *p, const char *vname,
 	pthread_rwlock_unlock(&p->md_lock);
 	pthread_rwlock_unlock(&p->io_lock);
 	if (r) {
-		free(s);
+		psnap_free(s);
 		return r;
 	}
 	uint64_t seq = p->seq;

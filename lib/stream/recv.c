@@ -368,7 +368,7 @@ int ipstor_restore_finish(struct ipstor_restore *rs)
 	pthread_rwlock_unlock(&p->md_lock);
 	pthread_rwlock_unlock(&p->io_lock);
 	if (r) {
-		free(sn);
+		psnap_free(sn);
 		ipstor_restore_abort(rs);
 		return r;
 	}
