@@ -15,7 +15,15 @@
 struct loader {
 	struct ipstor_pool *p;
 	const struct load_report *rep;
-	char obj[160]; /* the tree being loaded, for messages */
+	/* the tree being loaded, named for messages only when one is
+	 * needed (a name for each of thousands of snapshots costs) */
+	const struct tree_owner *t;
+	bool named;
+	char obj[160];
+	/* the last tree's root and size, and its chunks past the end:
+	 * snapshots taken one after another share both */
+	const struct node *last_root;
+	uint64_t last_n, last_beyond;
 	struct node **hash;
 	size_t nbuckets;
 	int err; /* first fatal error */
@@ -26,10 +34,18 @@ static size_t bucket(const struct loader *L, uint64_t addr)
 	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 20) % L->nbuckets;
 }
 
+static const char *obj_name(struct loader *L)
+{
+	if (!L->named)
+		tree_owner_name(L->t, L->obj, sizeof(L->obj));
+	L->named = true;
+	return L->obj;
+}
+
 static int problem(struct loader *L, uint64_t addr, const char *msg)
 {
 	char m[256];
-	const char *obj = L->obj;
+	const char *obj = obj_name(L);
 	if (addr)
 		snprintf(m, sizeof(m),
 			 "map node at device %u block %" PRIu64 ": %s",
@@ -162,7 +178,8 @@ static int load_tree(struct ipstor_pool *p, const struct tree_owner *t,
 	struct loader *L = data;
 	struct vmap *m = t->map;
 	(void)p;
-	tree_owner_name(t, L->obj, sizeof(L->obj));
+	L->t = t;
+	L->named = false;
 	m->root = NULL;
 	if (!m->root_addr) {
 		if (L->rep && *t->mapped) {
@@ -187,7 +204,14 @@ static int load_tree(struct ipstor_pool *p, const struct tree_owner *t,
 	 * none; the count of the rest comes from the loaded subtrees */
 	struct count beyond = {0};
 	uint64_t n = vol_nchunks(L->p, t->size);
-	tree_for_each(m, n, UINT64_MAX, count_entry, &beyond);
+	if (m->root == L->last_root && n == L->last_n) {
+		beyond.mapped = L->last_beyond;
+	} else {
+		tree_for_each(m, n, UINT64_MAX, count_entry, &beyond);
+		L->last_root = m->root;
+		L->last_n = n;
+		L->last_beyond = beyond.mapped;
+	}
 	uint64_t mapped = m->root->loaded_mapped - beyond.mapped;
 	if (beyond.mapped != 0 &&
 	    (r = problem(L, 0, "map has chunks past the end of the volume")))
@@ -196,7 +220,7 @@ static int load_tree(struct ipstor_pool *p, const struct tree_owner *t,
 		ipstor_log(L->p->ctx, IPSTOR_LOG_DEBUG,
 			   "%s: recorded %" PRIu64 " mapped chunks, found "
 			   "%" PRIu64,
-			   L->obj, *t->mapped, mapped);
+			   obj_name(L), *t->mapped, mapped);
 	if (L->rep && mapped != *t->mapped) {
 		char msg[160];
 		snprintf(msg, sizeof(msg),

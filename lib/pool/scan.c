@@ -194,11 +194,164 @@ void scan_free(struct scan *s)
 	s->n = 0;
 }
 
-/* pool name from the JSON of a metadata copy */
-static const char *json_pool_name(const char *json, char *buf, size_t len)
+/* ---- the pool's name without parsing the whole document -------------
+ *
+ * Every command that names a pool looks at the newest copy of every pool
+ * of the state, and a full parse of a configuration with hundreds of
+ * snapshots costs a millisecond: so the name is skimmed out of the top
+ * level, every other value skipped over without being built. Anything but
+ * the plain JSON ipstor writes (an escape in a key or in the name, a
+ * comment, a bad token) leaves it to json-c. Like json-c, the last of two
+ * equal keys wins. */
+
+static const char *sk_ws(const char *s)
 {
-	json_object *root = json_tokener_parse(json), *pool, *name;
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	return s;
+}
+
+/* past a string at s ('"'); *plain: it holds no escape. NULL if cut. */
+static const char *sk_string(const char *s, bool *plain)
+{
+	*plain = true;
+	for (s++; *s; s++) {
+		if (*s == '\\') {
+			*plain = false;
+			if (!*++s)
+				return NULL;
+		} else if (*s == '"') {
+			return s + 1;
+		} else if ((unsigned char)*s < 0x20) {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* past any value at s; NULL on anything unexpected */
+static const char *sk_value(const char *s)
+{
+	bool plain;
+	int depth = 0;
+	do {
+		s = sk_ws(s);
+		if (*s == '"') {
+			if (!(s = sk_string(s, &plain)))
+				return NULL;
+		} else if (*s == '{' || *s == '[') {
+			depth++;
+			s++;
+		} else if (*s == '}' || *s == ']') {
+			if (depth == 0)
+				return NULL;
+			depth--;
+			s++;
+		} else if (*s == ',' || *s == ':') {
+			if (depth == 0)
+				return NULL;
+			s++;
+		} else if (*s == '-' || (*s >= '0' && *s <= '9')) {
+			while (*s == '-' || *s == '+' || *s == '.' ||
+			       *s == 'e' || *s == 'E' ||
+			       (*s >= '0' && *s <= '9'))
+				s++;
+		} else if (!strncmp(s, "true", 4) || !strncmp(s, "null", 4) ||
+			   !strncmp(s, "false", 5)) {
+			s += *s == 'f' ? 5 : 4;
+			if (*s >= 'a' && *s <= 'z')
+				return NULL;
+		} else {
+			return NULL;
+		}
+	} while (depth > 0);
+	return s;
+}
+
+/* Walks the object at s; for each key, fn(key, keylen, value) returns
+ * past the value (NULL: give up). NULL on anything unexpected. */
+static const char *sk_object(const char *s,
+			     const char *(*fn)(const char *k, size_t kl,
+					       const char *v, void *data),
+			     void *data)
+{
+	bool plain;
+	s = sk_ws(s);
+	if (*s++ != '{')
+		return NULL;
+	s = sk_ws(s);
+	if (*s == '}')
+		return s + 1;
+	for (;;) {
+		s = sk_ws(s);
+		if (*s != '"')
+			return NULL;
+		const char *k = s + 1, *e = sk_string(s, &plain);
+		if (!e || !plain)
+			return NULL;
+		s = sk_ws(e);
+		if (*s++ != ':')
+			return NULL;
+		if (!(s = fn(k, (size_t)(e - 1 - k), sk_ws(s), data)))
+			return NULL;
+		s = sk_ws(s);
+		if (*s == '}')
+			return s + 1;
+		if (*s++ != ',')
+			return NULL;
+	}
+}
+
+struct sk_name {
+	char *buf;
+	size_t len;
+	bool ok;
+};
+
+static const char *sk_pool_key(const char *k, size_t kl, const char *v,
+			       void *data)
+{
+	struct sk_name *n = data;
+	if (kl != 4 || memcmp(k, "name", 4))
+		return sk_value(v);
+	bool plain;
+	const char *e;
+	if (*v != '"' || !(e = sk_string(v, &plain)) || !plain)
+		return NULL;
+	size_t sl = (size_t)(e - 1 - (v + 1));
+	if (sl >= n->len)
+		return NULL;
+	memcpy(n->buf, v + 1, sl);
+	n->buf[sl] = 0;
+	n->ok = true;
+	return e;
+}
+
+static const char *sk_top_key(const char *k, size_t kl, const char *v,
+			      void *data)
+{
+	struct sk_name *n = data;
+	if (kl != 4 || memcmp(k, "pool", 4))
+		return sk_value(v);
+	if (*v != '{')
+		return NULL; /* json-c decides what that means */
+	n->ok = false;
+	n->buf[0] = 0;
+	return sk_object(v, sk_pool_key, n);
+}
+
+const char *scan_json_pool_name(const char *json, char *buf, size_t len)
+{
+	struct sk_name n = {.buf = buf, .len = len};
 	buf[0] = '\0';
+	const char *end = sk_object(json, sk_top_key, &n);
+	if (end && !*sk_ws(end)) {
+		if (!n.ok)
+			buf[0] = '\0';
+		return buf;
+	}
+	buf[0] = '\0';
+	json_object *root = json_tokener_parse(json), *pool, *name;
 	if (root && json_object_object_get_ex(root, "pool", &pool) &&
 	    json_object_object_get_ex(pool, "name", &name) &&
 	    json_object_is_type(name, json_type_string))
@@ -222,7 +375,8 @@ const char *scan_pool_name(struct scan *s, const uint8_t uuid[16], char *buf,
 		for (int k = 0; k < 2; k++) {
 			if (f->slot[k].err || (found && f->slot[k].h.seq <= best))
 				continue;
-			json_pool_name(f->slot[k].json, name, sizeof(name));
+			scan_json_pool_name(f->slot[k].json, name,
+					    sizeof(name));
 			if (name_check("pool", name))
 				continue;
 			snprintf(buf, len, "%s", name);

@@ -57,6 +57,9 @@ bool scan_first_of_pool(const struct scan *s, int i);
 const char *scan_pool_name(struct scan *s, const uint8_t uuid[16], char *buf,
 			   size_t len);
 
+/* The pool's name in the JSON of a metadata copy ("" if none). */
+const char *scan_json_pool_name(const char *json, char *buf, size_t len);
+
 /* The pools the scan saw, by name (from their newest copy). Fills
  * uuid; -ENOENT if none, -EEXIST (with message) if two pools share it. */
 int scan_find_pool(struct scan *s, const char *name, uint8_t uuid[16]);
