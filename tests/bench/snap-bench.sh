@@ -15,17 +15,23 @@
 #   create   snap create time (through the worker, and offline) of a
 #            1 GiB and a 100 GiB thin volume holding no snapshot or 499
 #            (the one timed is the 1st or the 500th), each in a pool of
-#            its own, alternating in every round: goal, no growth
+#            its own, alternating in every round: goal, no growth; and
+#            the worker's own CPU time per create and delete (40 of each
+#            per case a round, from its /proc stat)
 #   backup   ipstor backup of a 1 GiB snapshot to /dev/null against
 #            ipstor vol read of the same snapshot, alternating first in
 #            each round: goal at least 0.8x
 #
 # usage: tests/bench/snap-bench.sh [-r ROUNDS] [-t SECONDS] [-p PARTS] [-m DIR]
+#                                  [-B BUILD]
 #   -r ROUNDS  rounds of the fio and backup comparisons (default 3; the
 #              create part runs 4 x ROUNDS)
 #   -t SECONDS seconds per fio run (default 4)
 #   -p PARTS   comma-separated subset of reads,writes,create,backup
 #   -m DIR     where the writes part keeps its member (default /dev/shm)
+#   -B BUILD   another build directory (the one before a change, say)
+#              whose snap create is timed too, on the same pools, in turn
+#              with this one's (worker started by each in turn)
 #
 # Method: a pool on one sparse file (default 256 KiB chunks) in $TMPDIR;
 # volumes filled with random data just before, so page-cached; targets
@@ -43,20 +49,22 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build/default}
 IPSTOR=$PWD/$BUILD/ipstor
-rounds=3 secs=4 parts=reads,writes,create,backup wdir=/dev/shm
-while getopts "r:t:p:m:h" o; do
+rounds=3 secs=4 parts=reads,writes,create,backup wdir=/dev/shm other=
+while getopts "r:t:p:m:B:h" o; do
 	case $o in
 	r) rounds=$OPTARG ;;
 	t) secs=$OPTARG ;;
 	p) parts=$OPTARG ;;
 	m) wdir=$OPTARG ;;
-	*) sed -n '2,40p' "$0"; exit 2 ;;
+	B) other=$(cd "$OPTARG" && pwd)/ipstor ;;
+	*) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 2 ;;
 	esac
 done
 for t in fio jq; do
 	command -v "$t" >/dev/null || { echo "snap-bench: $t is not installed" >&2; exit 2; }
 done
 [ -x "$IPSTOR" ] || { echo "snap-bench: build first (make)" >&2; exit 2; }
+[ -z "$other" ] || [ -x "$other" ] || { echo "snap-bench: no ipstor in -B's directory" >&2; exit 2; }
 want() { [[ ,$parts, == *,$1,* ]]; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/snap-bench.XXXXXX")
@@ -197,21 +205,67 @@ if want create; then
 		for ((n = 1; n <= 499; n++)); do ip snap create "c$c/v@k$n" >/dev/null; done
 	done
 	# one create per case a round, the order turning; each snapshot goes
-	# again so that the count stays
-	time_round() { # MODE ROUND
+	# again so that the count stays. With -B, the other build's creates
+	# in the same round (results as MODE-B), first every other round.
+	builds=("$IPSTOR")
+	[ -z "$other" ] || builds+=("$other")
+	hz=$(getconf CLK_TCK)
+	worker_cpu() { # clock ticks the worker has run, exited threads too
+		awk '{sub(/.*\) /, ""); print $12 + $13}' /proc/"$(cat "$IPSTOR_STATE_DIR/worker.pid")"/stat
+	}
+	cpu_burst() { # MODE BUILD: the worker's CPU per create and delete
+		local c c0 c1 n
+		for c in $cases; do
+			c0=$(worker_cpu)
+			for ((n = 0; n < 40; n++)); do
+				"$2" snap create "c$c/v@t" >/dev/null
+				"$2" snap delete "c$c/v@t" --yes >/dev/null
+			done
+			c1=$(worker_cpu)
+			echo "create-cpu $c-$1 $(((c1 - c0) * 1000000 / hz / 40))" >>"$work/results"
+		done
+	}
+	time_round() { # MODE ROUND BUILD
 		local c t0 t1 list
 		list=$(echo $cases $cases | tr ' ' '\n' | sed -n "$(($2 % 4 + 1)),+3p")
 		for c in $list; do
 			t0=$(date +%s%N)
-			ip snap create "c$c/v@t" >/dev/null
+			"$3" snap create "c$c/v@t" >/dev/null
 			t1=$(date +%s%N)
 			echo "create $c-$1 $(((t1 - t0) / 1000))" >>"$work/results"
-			ip snap delete "c$c/v@t" --yes >/dev/null
+			"$3" snap delete "c$c/v@t" --yes >/dev/null
 		done
 	}
-	for ((r = 1; r <= 4 * rounds; r++)); do time_round worker "$r"; done
-	stop_worker
-	for ((r = 1; r <= 4 * rounds; r++)); do time_round offline "$r"; done
+	in_turn() { # ROUND: build indexes, first every other round
+		if ((${#builds[@]} == 1)); then echo 0; elif (($1 % 2)); then echo 0 1; else echo 1 0; fi
+	}
+	suffix() { [ "$1" = 0 ] || echo -B; }
+	if ((${#builds[@]} == 1)); then
+		for ((r = 1; r <= 4 * rounds; r++)); do time_round worker "$r" "$IPSTOR"; done
+		for ((r = 1; r <= rounds; r++)); do cpu_burst worker "$IPSTOR"; done
+		stop_worker
+	else
+		stop_worker
+		for ((r = 1; r <= 4 * rounds; r++)); do
+			for k in $(in_turn "$r"); do
+				"${builds[$k]}" server start >/dev/null
+				# as a worker that has been running: one
+				# create each first, untimed
+				for c in $cases; do
+					"${builds[$k]}" snap create "c$c/v@t" >/dev/null
+					"${builds[$k]}" snap delete "c$c/v@t" --yes >/dev/null
+				done
+				time_round "worker$(suffix "$k")" "$r" "${builds[$k]}"
+				((r > rounds)) || cpu_burst "worker$(suffix "$k")" "${builds[$k]}"
+				"${builds[$k]}" server stop >/dev/null
+			done
+		done
+	fi
+	for ((r = 1; r <= 4 * rounds; r++)); do
+		for k in $(in_turn "$r"); do
+			time_round "offline$(suffix "$k")" "$r" "${builds[$k]}"
+		done
+	done
 	for c in $cases; do
 		ip snap prune "c$c/v" --keep 0 --yes >/dev/null
 		ip pool destroy "c$c" --yes >/dev/null
@@ -264,11 +318,19 @@ if want writes; then
 		"$n" "$a" "$q1" "$(verdict "$q1" 0.5)" "$c" "$q2" "$(verdict "$q2" 0.9)"
 fi
 if want create; then
-	for m in worker offline; do
+	modes="worker offline"
+	[ -z "$other" ] || modes="worker worker-B offline offline-B"
+	for m in $modes; do
 		for v in small big; do
 			f=$(get create "$v-1-$m") l=$(get create "$v-500-$m")
-			printf 'snap create (%s), %s volume: median %.1f ms for the 1st snapshot, %.1f ms for the 500th: %s\n' \
-				"$m" "$([ "$v" = small ] && echo "1 GiB" || echo "100 GiB")" \
+			printf 'snap create (%s%s), %s volume: median %.1f ms for the 1st snapshot, %.1f ms for the 500th: %s\n' \
+				"${m%-B}" "$([ "${m#*-}" = B ] && echo ", $other")" \
+				"$([ "$v" = small ] && echo "1 GiB" || echo "100 GiB")" \
+				"$(awk -v x="$f" 'BEGIN {print x / 1000}')" "$(awk -v x="$l" 'BEGIN {print x / 1000}')" \
+				"$(ratio "$l" "$f")x"
+			[ "${m%-B}" = worker ] || continue
+			f=$(get create-cpu "$v-1-$m") l=$(get create-cpu "$v-500-$m")
+			printf '  the worker'"'"'s CPU time per create and delete: %.2f ms for the 1st, %.2f ms for the 500th: %s\n' \
 				"$(awk -v x="$f" 'BEGIN {print x / 1000}')" "$(awk -v x="$l" 'BEGIN {print x / 1000}')" \
 				"$(ratio "$l" "$f")x"
 		done
