@@ -52,6 +52,17 @@ void backend_close(struct backend *be);
  * place by one opened without O_EXCL. */
 int backend_drop_excl(struct backend *be);
 
+/* Copy len bytes from one local device or file to another inside the
+ * kernel (copy_file_range: one copy, none through the caller's memory),
+ * e.g. for a mirror's resync. Durable only once 'to' is flushed. 0;
+ * -EOPNOTSUPP when this pair cannot be copied so (another kind of
+ * backend, fault rules to honour, a kernel or filesystem that declines:
+ * EXDEV, EINVAL, ENOSYS, EOPNOTSUPP), the caller then copies through a
+ * buffer; another -errno on an I/O error, with nothing said about which
+ * side failed. */
+int backend_copy(struct backend *from, uint64_t from_off, struct backend *to,
+		 uint64_t to_off, uint64_t len);
+
 /* Every call passes the fault-injection point (fault.h): one relaxed
  * load while no rule exists. */
 static inline bool backend_faulty(void)

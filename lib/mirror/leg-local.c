@@ -34,11 +34,25 @@ static int map_zero(struct mleg *l, uint64_t off, uint64_t len)
 	return vol_map_zero(l->m->self, len, off, 0);
 }
 
+static int map_locate(struct mleg *l, uint64_t off, uint64_t len, bool write,
+		      struct leg_extent *e)
+{
+	return vol_map_locate(l->m->self, off, len, write, &e->be, &e->at,
+			      &e->len);
+}
+
+static pthread_rwlock_t *map_io_lock(struct mleg *l)
+{
+	return &l->m->p->io_lock;
+}
+
 const struct leg_ops leg_map_ops = {
 	.pread = map_pread,
 	.pwrite = map_pwrite,
 	.flush = map_flush,
 	.zero = map_zero,
+	.locate = map_locate,
+	.io_lock = map_io_lock,
 };
 
 int leg_map_open(struct mleg *l)
@@ -79,6 +93,20 @@ static int vleg_zero(struct mleg *l, uint64_t off, uint64_t len)
 	return vol_map_zero(vl->vol, len, off, IPSTOR_IO_NO_HOLE);
 }
 
+static int vleg_locate(struct mleg *l, uint64_t off, uint64_t len,
+		       bool write, struct leg_extent *e)
+{
+	struct vol_leg *vl = l->priv;
+	return vol_map_locate(vl->vol, off, len, write, &e->be, &e->at,
+			      &e->len);
+}
+
+static pthread_rwlock_t *vleg_io_lock(struct mleg *l)
+{
+	struct vol_leg *vl = l->priv;
+	return &vl->q->io_lock;
+}
+
 static void vleg_close(struct mleg *l)
 {
 	struct vol_leg *vl = l->priv;
@@ -95,6 +123,8 @@ const struct leg_ops leg_vol_ops = {
 	.flush = vleg_flush,
 	.zero = vleg_zero,
 	.close = vleg_close,
+	.locate = vleg_locate,
+	.io_lock = vleg_io_lock,
 };
 
 int leg_vol_open(struct mleg *l)
@@ -152,6 +182,16 @@ static int dleg_zero(struct mleg *l, uint64_t off, uint64_t len)
 	return backend_zero(l->priv, off + MIRROR_DEV_DATA_OFF, len);
 }
 
+static int dleg_locate(struct mleg *l, uint64_t off, uint64_t len,
+		       bool write, struct leg_extent *e)
+{
+	(void)write;
+	e->be = l->priv;
+	e->at = off + MIRROR_DEV_DATA_OFF;
+	e->len = len;
+	return 0;
+}
+
 static void dleg_close(struct mleg *l)
 {
 	backend_close(l->priv);
@@ -163,6 +203,7 @@ const struct leg_ops leg_dev_ops = {
 	.flush = dleg_flush,
 	.zero = dleg_zero,
 	.close = dleg_close,
+	.locate = dleg_locate,
 };
 
 int leg_dev_open(struct mleg *l)

@@ -245,6 +245,8 @@ static json_object *describe(struct ipstor_pool *p, struct pmirror *pm)
 						  s.rate))
 				: NULL);
 		json_object_object_add(rs, "copied", jint(s.copied));
+		json_object_object_add(rs, "copied_in_kernel",
+				       jint(s.copied_in_kernel));
 	} else {
 		json_object_object_add(rs, "active", json_object_new_boolean(false));
 	}

@@ -1,9 +1,12 @@
 /* Resync: copy the regions a leg has out of sync from the source leg,
  * a batch at a time: copy, flush the targets, then clear their bits (a
  * bit cleared before the copy is durable would lose it in a crash). The
- * region lock keeps writes out of a region while it is copied. While
- * clients do I/O the copy keeps to the mirror's resync rate. */
+ * region lock keeps writes out of a region while it is copied. Between
+ * local legs the copy runs in the kernel (copy_file_range), else through
+ * a buffer. While clients do I/O the copy keeps to the mirror's resync
+ * rate. */
 #include "rt.h"
+#include "../io/backend.h"
 #include "../util/err.h"
 
 #include <errno.h>
@@ -88,6 +91,64 @@ static void throttle(struct mirror *m, uint64_t *window_bytes,
 	*window_ms = now;
 }
 
+/* Take the locks that keep both legs' extents in place, in one order
+ * (by address) whatever the pair, once if both legs share a pool. */
+static void lock_pair(pthread_rwlock_t *a, pthread_rwlock_t *b, bool lock)
+{
+	if (a == b)
+		b = NULL;
+	if (a && b && a > b) {
+		pthread_rwlock_t *t = a;
+		a = b;
+		b = t;
+	}
+	if (lock) {
+		if (a)
+			pthread_rwlock_rdlock(a);
+		if (b)
+			pthread_rwlock_rdlock(b);
+	} else {
+		if (b)
+			pthread_rwlock_unlock(b);
+		if (a)
+			pthread_rwlock_unlock(a);
+	}
+}
+
+/* Copy [off, off+len) from leg s to leg t inside the kernel, an extent
+ * at a time as the legs' chunks divide it (on a pool's members, behind a
+ * device leg's header); where s has a hole, t is zeroed. 0; -EOPNOTSUPP
+ * when these legs cannot (a remote or asynchronous leg, a target chunk
+ * to allocate or copy first, a kernel or filesystem that declines); the
+ * caller then copies the region through a buffer, as after any other
+ * error, which names the leg that failed. */
+static int copy_in_kernel(struct mleg *s, struct mleg *t, uint64_t off,
+			  uint64_t len)
+{
+	if (!s->ops->locate || !t->ops->locate || leg_lags(t) ||
+	    backend_faulty())
+		return -EOPNOTSUPP;
+	pthread_rwlock_t *ls = s->ops->io_lock ? s->ops->io_lock(s) : NULL;
+	pthread_rwlock_t *lt = t->ops->io_lock ? t->ops->io_lock(t) : NULL;
+	while (len) {
+		struct leg_extent a, b;
+		lock_pair(ls, lt, true);
+		int r = s->ops->locate(s, off, len, false, &a);
+		uint64_t n = a.len;
+		if (!r && a.be && !(r = t->ops->locate(t, off, a.len, true, &b)))
+			r = backend_copy(a.be, a.at, b.be, b.at, n = b.len);
+		lock_pair(ls, lt, false);
+		/* a hole: zeroes (the target's zero takes its own locks) */
+		if (!r && !a.be)
+			r = t->ops->zero(t, off, n);
+		if (r)
+			return r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /* One batch starting at *cursor. */
 int resync_step(struct mirror *m, uint64_t *cursor)
 {
@@ -99,18 +160,15 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 	uint32_t rsz = m->pm->region_size;
 	uint64_t done_regions[1024];
 	int nd = 0, r = 0;
-	void *buf = malloc(rsz);
-	if (!buf)
-		return -ENOMEM;
+	void *buf = NULL;
 	br_rdlock(&m->legs_lock);
 	int src = mirror_source(m);
 	if (src < 0) {
 		br_rdunlock(&m->legs_lock);
-		free(buf);
 		return 0;
 	}
 	bool touched[MIRROR_MAX_LEGS] = {false};
-	uint64_t k = *cursor, bytes = 0;
+	uint64_t k = *cursor, bytes = 0, in_kernel = 0;
 	for (; k < b->nregions && bytes < batch && nd < 1024; k++) {
 		bool any = false;
 		for (uint32_t i = 0; i < m->nlegs && !any; i++)
@@ -122,18 +180,40 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 							     : rsz);
 		mirror_lock_region(m, k);
 		struct mleg *s = &m->legs[src];
-		r = s->ops->pread(s, buf, len, off);
-		if (r) {
-			mirror_unlock_region(m, k);
-			br_rdunlock(&m->legs_lock);
-			if (count_insync_legs(m) > 1)
-				leg_fail(s, r, "resync read");
-			free(buf);
-			return r;
-		}
+		/* in the kernel where both legs allow it: one copy of the
+		 * data, not a read into buf and a write out of it */
+		bool left[MIRROR_MAX_LEGS] = {false}, read = false;
 		for (uint32_t i = 0; i < m->nlegs; i++) {
 			if (!needs(m, src, i, k))
 				continue;
+			if (copy_in_kernel(s, &m->legs[i], off, len)) {
+				left[i] = true;
+				continue;
+			}
+			touched[i] = true;
+			bytes += len;
+			in_kernel += len;
+		}
+		for (uint32_t i = 0; i < m->nlegs; i++) {
+			if (!left[i])
+				continue;
+			if (!buf && !(buf = malloc(rsz))) {
+				mirror_unlock_region(m, k);
+				r = -ENOMEM;
+				goto out;
+			}
+			if (!read) {
+				r = s->ops->pread(s, buf, len, off);
+				if (r) {
+					mirror_unlock_region(m, k);
+					br_rdunlock(&m->legs_lock);
+					if (count_insync_legs(m) > 1)
+						leg_fail(s, r, "resync read");
+					free(buf);
+					return r;
+				}
+				read = true;
+			}
 			struct mleg *l = &m->legs[i];
 			int e = l->ops->pwrite(l, buf, len, off, false);
 			if (e) {
@@ -172,10 +252,13 @@ int resync_step(struct mirror *m, uint64_t *cursor)
 						 done_regions[d]);
 	pthread_mutex_lock(&m->rs_lock);
 	m->rs.copied += bytes;
+	m->rs.copied_in_kernel += in_kernel;
 	pthread_mutex_unlock(&m->rs_lock);
+	r = nd ? 1 : (k < b->nregions ? 1 : 0);
+out:
 	br_rdunlock(&m->legs_lock);
 	free(buf);
-	return nd ? 1 : (k < b->nregions ? 1 : 0);
+	return r;
 }
 
 void resync_promote(struct mirror *m)

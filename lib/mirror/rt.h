@@ -9,6 +9,15 @@
 #include <stdatomic.h>
 
 struct mleg;
+struct backend;
+
+/* Where a range of a leg begins on a local device (resync's copies in
+ * the kernel): be NULL for a hole, which reads as zeroes. */
+struct leg_extent {
+	struct backend *be;
+	uint64_t at;  /* byte offset on be */
+	uint64_t len; /* bytes from the range's start that lie there */
+};
 
 /* A leg behind a vtable: byte offsets are the volume's. */
 struct leg_ops {
@@ -21,6 +30,15 @@ struct leg_ops {
 	/* asynchronous legs: wait until what was queued is on the leg */
 	int (*drain)(struct mleg *l);
 	void (*close)(struct mleg *l);
+	/* Local legs (NULL for remote ones): where [off, off+len) begins
+	 * (write: only where it may be written in place, else
+	 * -EOPNOTSUPP), with the lock that io_lock returns held shared
+	 * until the I/O there is done. */
+	int (*locate)(struct mleg *l, uint64_t off, uint64_t len, bool write,
+		      struct leg_extent *e);
+	/* the lock that keeps what locate found in place (a pool's
+	 * io_lock); NULL: none needed */
+	pthread_rwlock_t *(*io_lock)(struct mleg *l);
 };
 
 /* A request handed to a leg's own thread, so that legs work in parallel. */
@@ -88,6 +106,7 @@ struct resync_stats {
 	bool active;
 	uint64_t total, done; /* bytes in this pass */
 	uint64_t copied;      /* bytes copied since the mirror started */
+	uint64_t copied_in_kernel; /* of which never in the worker's memory */
 	int64_t started_ms;
 	double rate; /* bytes/s, smoothed */
 	int64_t last_ms;

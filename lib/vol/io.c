@@ -306,6 +306,29 @@ int vol_map_pread(struct ipstor_vol *vol, void *buf, size_t len, uint64_t off)
 	return r;
 }
 
+int vol_map_locate(struct ipstor_vol *vol, uint64_t off, uint64_t len,
+		   bool write, struct backend **be, uint64_t *at, uint64_t *n)
+{
+	struct ipstor_pool *p = vol->p;
+	struct piece pc = piece_at(p, off, len);
+	bool excl;
+	uint64_t phys = lookup(vol, pc.vc, &excl, NULL);
+	*n = pc.len;
+	if (write && !excl)
+		return -EOPNOTSUPP;
+	if (!phys) {
+		*be = NULL;
+		*at = 0;
+		return 0;
+	}
+	struct pdev *d = &p->devs[addr_dev(phys)];
+	if (!d->be)
+		return -EOPNOTSUPP;
+	*be = d->be;
+	*at = chunk_offset(d, addr_num(phys)) + pc.coff;
+	return 0;
+}
+
 /* Run fn over each piece of [off, off+len) under io_lock, committing and
  * retrying once when the pool is full only until a commit frees space.
  * fn sets *unsettled when the piece's mapping is not committed (it just

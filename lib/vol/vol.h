@@ -57,6 +57,17 @@ int vol_map_pwrite(struct ipstor_vol *vol, const void *buf, size_t len,
 		   uint64_t off, unsigned flags);
 int vol_map_zero(struct ipstor_vol *vol, uint64_t len, uint64_t off,
 		 unsigned flags);
+/* Where byte off of the volume lies, for a copy between devices that
+ * bypasses vol_map_pread/pwrite (a mirror's resync): its device and byte
+ * offset, and how many of the len bytes from off stay in its chunk; *be
+ * NULL when the chunk is unmapped (it reads as zeroes). write: only a
+ * chunk that may be written in place (mapped, and only here). The caller
+ * holds the pool's io_lock shared until its I/O there is done, so that
+ * the chunk is not reused meanwhile. -EOPNOTSUPP: a chunk a write would
+ * first allocate or copy, or a missing device. */
+int vol_map_locate(struct ipstor_vol *vol, uint64_t off, uint64_t len,
+		   bool write, struct backend **be, uint64_t *at,
+		   uint64_t *n);
 /* Open a volume without its mirror, hidden ones too (mirror legs and
  * bitmaps). */
 int vol_open_internal(struct ipstor_pool *p, const char *name,
