@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -187,6 +189,10 @@ int backend_open(const char *spec, unsigned flags, struct backend **out)
 		be->size = (uint64_t)st.st_size;
 		be->dev = st.st_dev;
 		be->ino = st.st_ino;
+		struct statfs fs;
+		be->copies =
+			!fstatfs(fd, &fs) && (fs.f_type == EXT4_SUPER_MAGIC ||
+					      fs.f_type == TMPFS_MAGIC);
 	}
 	*out = be;
 	return 0;
@@ -205,7 +211,8 @@ int backend_copy(struct backend *from, uint64_t from_off, struct backend *to,
 		 uint64_t to_off, uint64_t len)
 {
 	/* a rule must see every I/O (and a volatile cache every write) */
-	if (from->ops != &file_ops || to->ops != &file_ops || backend_faulty())
+	if (from->ops != &file_ops || to->ops != &file_ops || !from->copies ||
+	    !to->copies || backend_faulty())
 		return -EOPNOTSUPP;
 	loff_t a = (loff_t)from_off, b = (loff_t)to_off;
 	while (len) {

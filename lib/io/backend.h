@@ -33,6 +33,10 @@ struct backend {
 	char *path;
 	uint64_t size;
 	bool is_blockdev;
+	/* a regular file on a filesystem whose copy_file_range copies
+	 * (ext2/3/4, tmpfs), never shares blocks (XFS, btrfs, NFS, ZFS
+	 * may clone instead) */
+	bool copies;
 	dev_t dev;   /* st_rdev of a block device, st_dev of a file */
 	ino_t ino;   /* 0 for block devices */
 	int fd;
@@ -52,11 +56,13 @@ void backend_close(struct backend *be);
  * place by one opened without O_EXCL. */
 int backend_drop_excl(struct backend *be);
 
-/* Copy len bytes from one local device or file to another inside the
- * kernel (copy_file_range: one copy, none through the caller's memory),
- * e.g. for a mirror's resync. Durable only once 'to' is flushed. 0;
+/* Copy len bytes from one local file to another inside the kernel
+ * (copy_file_range: one copy, none through the caller's memory), e.g.
+ * for a mirror's resync. Durable only once 'to' is flushed. 0;
  * -EOPNOTSUPP when this pair cannot be copied so (another kind of
- * backend, fault rules to honour, a kernel or filesystem that declines:
+ * backend, a block device, a filesystem that might share the blocks
+ * rather than copy them, which would leave a mirror one copy of its
+ * data, fault rules to honour, a kernel or filesystem that declines:
  * EXDEV, EINVAL, ENOSYS, EOPNOTSUPP), the caller then copies through a
  * buffer; another -errno on an I/O error, with nothing said about which
  * side failed. */

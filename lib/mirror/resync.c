@@ -135,7 +135,8 @@ static int copy_in_kernel(struct mleg *s, struct mleg *t, uint64_t off,
 		lock_pair(ls, lt, true);
 		int r = s->ops->locate(s, off, len, false, &a);
 		uint64_t n = a.len;
-		if (!r && a.be && !(r = t->ops->locate(t, off, a.len, true, &b)))
+		if (!r && a.be &&
+		    !(r = t->ops->locate(t, off, a.len, true, &b)))
 			r = backend_copy(a.be, a.at, b.be, b.at, n = b.len);
 		lock_pair(ls, lt, false);
 		/* a hole: zeroes (the target's zero takes its own locks) */

@@ -22,7 +22,9 @@
 # compares the mirroring layer's cost, not disks. Resync: the time
 # the worker takes to sync a fresh device leg of SIZE with no client I/O,
 # against fio writing SIZE sequentially (1M, QD8, psync) to a plain file
-# on the same filesystem, both ending with an fdatasync.
+# on the same filesystem and against dd copying that page-cached file to
+# a new one (bs=1M), all ending with an fdatasync. The load average is
+# printed at the start and at the end.
 #
 # Needs fio (with its nbd engine) and jq; BUILD (default build/default)
 # must hold a built ipstor.
@@ -62,6 +64,7 @@ truncate -s $((2 * bytes + (64 << 20))) "$dir/B"
 "$IPSTOR" export add a/mirrored --listen "127.0.0.1:$port" >/dev/null
 "$IPSTOR" server start >/dev/null
 uri=nbd://127.0.0.1:$port
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # fill both volumes so that reads read data
 for v in plain mirrored; do
@@ -129,9 +132,16 @@ t1=$(date +%s.%N)
 fio --name=seq --ioengine=psync --rw=write --bs=1m --size="$bytes" \
 	--filename="$dir/seq" --end_fsync=1 --output-format=json >"$dir/seq.json"
 seq_mib=$(jq '.jobs[0].write.bw_bytes / 1048576 | floor' "$dir/seq.json")
+d0=$(date +%s.%N)
+dd if="$dir/seq" of="$dir/copy" bs=1M conv=fdatasync status=none
+d1=$(date +%s.%N)
+rm -f "$dir/copy"
+dd_mib=$(python3 -c "print(int($bytes / 1048576 / ($d1 - $d0)))")
 rs_mib=$(python3 -c "print(int($bytes / 1048576 / ($t1 - $t0)))")
-printf 'resync %s: %s MiB/s; sequential write to a file on the same filesystem: %s MiB/s; ratio %.2f\n' \
-	"$size" "$rs_mib" "$seq_mib" "$(python3 -c "print($rs_mib / $seq_mib)")"
+kernel=$("$IPSTOR" mirror status a/plain --json | jq '.mirrors[0].resync | (.copied_in_kernel // 0) * 100 / ([.copied, 1] | max) | floor')
+printf 'resync %s: %s MiB/s (%s %% copied in the kernel); sequential write to a file on the same filesystem: %s MiB/s, ratio %.2f; dd copy of that file: %s MiB/s, ratio %.2f\n' \
+	"$size" "$rs_mib" "$kernel" "$seq_mib" "$(python3 -c "print($rs_mib / $seq_mib)")" \
+	"$dd_mib" "$(python3 -c "print($rs_mib / $dd_mib)")"
 
 # throttled while a client writes
 "$IPSTOR" mirror remove a/plain --leg 1 --yes >/dev/null
@@ -147,3 +157,4 @@ sleep 4
 st=$("$IPSTOR" mirror status a/plain --json | jq '.mirrors[0].resync')
 kill "$load"; wait "$load" 2>/dev/null || true
 printf 'resync with --resync-rate 32M while a client writes: %s\n' "$(jq -c '{percent, rate_mib_s: (.rate / 1048576 | floor)}' <<<"$st")"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
