@@ -4,6 +4,7 @@
 #include "ops.h"
 #include "../mirror/mirror.h"
 #include "../util/err.h"
+#include "../util/fdio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,36 +14,6 @@
 #include <unistd.h>
 
 #define IO_BLOCK (1u << 20)
-
-static ssize_t read_full(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-static int write_full(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static int do_write(struct op_call *c, struct ipstor_vol *v, const char *ref,
 		    uint64_t off, int fd, char *buf, uint64_t *total)

@@ -11,6 +11,7 @@
  * behaviour; --no-lock-wait fails at once once the stream has started. */
 #include "ops.h"
 #include "../util/err.h"
+#include "../util/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,22 +52,6 @@ static int spool_file(struct ipstor_ctx *ctx, int *out)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return ipstor_fail(-errno, "cannot write the temporary "
-						   "copy of the stream: %s",
-					   strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Move what the pipe has now (wait at most ms for it) into the spool;
  * *eof at its end. */
 static int drain(int in, int spool, uint8_t *buf, int ms, bool *eof)
@@ -85,9 +70,15 @@ static int drain(int in, int spool, uint8_t *buf, int ms, bool *eof)
 		if (r < 0)
 			return ipstor_fail(-errno, "cannot read the stream: %s",
 					   strerror(errno));
-		if (r == 0)
+		if (r == 0) {
 			*eof = true;
-		return r ? write_all(spool, buf, (size_t)r) : 0;
+			return 0;
+		}
+		int e = write_full(spool, buf, (size_t)r);
+		return e ? ipstor_fail(e, "cannot write the temporary copy "
+					  "of the stream: %s",
+				       strerror(-e))
+			 : 0;
 	}
 }
 

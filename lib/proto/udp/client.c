@@ -167,12 +167,6 @@ static struct creq *by_id(struct ibp_client *c, uint64_t id)
 	return q && q->id == id ? q : NULL;
 }
 
-static bool is_write(uint32_t op)
-{
-	return op == IBP_OP_WRITE || op == IBP_OP_TRIM ||
-	       op == IBP_OP_WRITE_ZEROES;
-}
-
 static uint64_t charge(const struct creq *q)
 {
 	return q->op == IBP_OP_READ || q->op == IBP_OP_WRITE ? q->len : 0;
@@ -201,7 +195,7 @@ static void complete(struct ibp_client *c, struct creq *q, int status)
 		c->charged[id % c->ring_n] = 0;
 	}
 	c->floor = floor;
-	if (!status && is_write(q->op) && !(q->flags & IBP_REQ_FUA))
+	if (!status && ibp_op_writes(q->op) && !(q->flags & IBP_REQ_FUA))
 		c->write_epoch++;
 	if (q->op == IBP_OP_FLUSH && !status) {
 		if (c->lost_writes) {
@@ -226,19 +220,6 @@ static void complete(struct ibp_client *c, struct creq *q, int status)
 	}
 }
 
-/* Did the server make b wait for the earlier a before b ran (protocol.md
- * 4, "Order")? The same rule as the server's. */
-static bool waits_for(const struct creq *a, const struct creq *b)
-{
-	if (b->op == IBP_OP_FLUSH)
-		return is_write(a->op);
-	if (a->op == IBP_OP_FLUSH || a->op == IBP_OP_INFO ||
-	    b->op == IBP_OP_INFO)
-		return false;
-	return (is_write(a->op) || is_write(b->op)) &&
-	       a->off < b->off + b->len && b->off < a->off + a->len;
-}
-
 /* q has a successful reply, so it ran, and so did every earlier write it
  * waited for, even if their replies are still lost. Such a write must
  * never go again on a new session: it would land on top of q (or of what
@@ -246,7 +227,8 @@ static bool waits_for(const struct creq *a, const struct creq *b)
 static void note_ran(struct ibp_client *c, struct creq *q)
 {
 	for (struct creq *p = c->head; p && p != q; p = p->next)
-		if (p->id && is_write(p->op) && waits_for(p, q))
+		if (p->id && ibp_op_writes(p->op) &&
+		    ibp_must_wait(p->op, p->off, p->len, q->op, q->off, q->len))
 			p->ran = true;
 }
 

@@ -236,12 +236,6 @@ static void finish(struct session *ss, struct sreq *r, uint32_t status)
 	ss->sched = true;
 }
 
-static bool writes(uint32_t op)
-{
-	return op == IBP_OP_WRITE || op == IBP_OP_TRIM ||
-	       op == IBP_OP_WRITE_ZEROES;
-}
-
 /* What the request may be refused for before it runs. */
 static uint32_t admit(struct session *ss, const struct ibp_req *q)
 {
@@ -256,7 +250,7 @@ static uint32_t admit(struct session *ss, const struct ibp_req *q)
 	case IBP_OP_WRITE_ZEROES:
 		if (q->offset > ss->size || q->length > ss->size - q->offset)
 			return IBP_ERR_RANGE;
-		if (writes(q->op) && ss->exp.read_only)
+		if (ibp_op_writes(q->op) && ss->exp.read_only)
 			return IBP_ERR_PERM;
 		return IBP_OK;
 	case IBP_OP_FLUSH:
@@ -476,20 +470,10 @@ void session_finished(struct sreq *r)
 	finish(ss, r, r->status);
 }
 
-static bool overlap(const struct sreq *a, const struct sreq *b)
-{
-	return a->off < b->off + b->len && b->off < a->off + a->len;
-}
-
 /* Must b wait for the earlier a? */
 static bool conflicts(const struct sreq *a, const struct sreq *b)
 {
-	if (b->op == IBP_OP_FLUSH)
-		return writes(a->op);
-	if (a->op == IBP_OP_FLUSH || a->op == IBP_OP_INFO ||
-	    b->op == IBP_OP_INFO)
-		return false;
-	return (writes(a->op) || writes(b->op)) && overlap(a, b);
+	return ibp_must_wait(a->op, a->off, a->len, b->op, b->off, b->len);
 }
 
 static void start(struct session *ss, struct sreq *r)

@@ -180,6 +180,27 @@ int ibp_next_frame(const struct ibp_packet *p, size_t *pos,
 /* Semantic checks of a frame shared by both ends: ranges descending and
  * disjoint, lengths consistent, segment within payload. */
 bool ibp_req_valid(const struct ibp_req *r);
+
+/* WRITE, TRIM and WRITE_ZEROES change the volume. */
+static inline bool ibp_op_writes(uint32_t op)
+{
+	return op == IBP_OP_WRITE || op == IBP_OP_TRIM ||
+	       op == IBP_OP_WRITE_ZEROES;
+}
+
+/* The order rule (docs/protocol.md 4, "Order"): must request b wait for
+ * the earlier request a to have executed? The server schedules by it;
+ * the client relies on it to know what a reply proves. */
+static inline bool ibp_must_wait(uint32_t a_op, uint64_t a_off, uint64_t a_len,
+				 uint32_t b_op, uint64_t b_off, uint64_t b_len)
+{
+	if (b_op == IBP_OP_FLUSH)
+		return ibp_op_writes(a_op);
+	if (a_op == IBP_OP_FLUSH || a_op == IBP_OP_INFO || b_op == IBP_OP_INFO)
+		return false;
+	return (ibp_op_writes(a_op) || ibp_op_writes(b_op)) &&
+	       a_off < b_off + b_len && b_off < a_off + a_len;
+}
 bool ibp_rep_valid(const struct ibp_rep *r);
 
 /* ---- encoding --------------------------------------------------------- */
