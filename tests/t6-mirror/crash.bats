@@ -9,6 +9,7 @@
 # that these hold every write since the last flush.
 
 load ../helpers/common
+load ../helpers/mirror
 
 setup() {
 	common_setup
@@ -21,18 +22,6 @@ setup() {
 
 teardown() {
 	stop_worker
-}
-
-mjq() {
-	ipstor mirror status p/v --json | jq -r ".mirrors[0] | $1"
-}
-
-wait_in_sync() {
-	for _ in $(seq 1500); do
-		[ "$(mjq '(.state == "in-sync") and (.resync.active | not)')" = true ] && return 0
-		sleep 0.2
-	done
-	return 1
 }
 
 @test "SIGKILL with writes in flight, 6 rounds: only the dirty regions are resynced, and legs end identical" {
@@ -67,7 +56,7 @@ wait_in_sync() {
 		[ "$pending" -eq $((dirty * 256 << 10)) ]
 		[ "$pending" -lt "$size" ]
 		ipstor server start >/dev/null
-		wait_in_sync
+		mirror_wait
 		[ "$(mjq '.resync.copied')" = "$pending" ]
 		run -0 --separate-stderr ipstor mirror verify p/v --json
 		jq -e '.verify.identical and .verify.compared_legs == [1]' <<<"$output"
@@ -134,7 +123,7 @@ print(" ".join(map(str, sorted(regions))))'
 		head -c 64M /dev/zero | tr '\0' '\245' |
 			dd of="$D/leg.img" bs=1M seek=1 conv=notrunc status=none
 		ipstor server start >/dev/null
-		wait_in_sync
+		mirror_wait
 		[ "$(mjq '.resync.copied')" = "$pending" ]
 		run -1 --separate-stderr ipstor mirror verify p/v --json
 		# exactly the regions out of sync were copied, no more, no fewer

@@ -4,6 +4,7 @@
 # coming back) that copies only what was written meanwhile.
 
 load ../helpers/common
+load ../helpers/mirror
 load ../helpers/nbd
 
 setup() {
@@ -18,21 +19,6 @@ teardown() {
 	[ -n "${writer:-}" ] && kill "$writer" 2>/dev/null
 	stop_serve || true
 	stop_worker
-}
-
-mjq() { # JQ: about the mirror of p/v
-	ipstor mirror status p/v --json | jq -r ".mirrors[0] | $1"
-}
-
-# Wait (bounded, not timed) until every leg of p/v is in sync and no
-# resync runs.
-mirror_wait() {
-	for _ in $(seq 1500); do
-		[ "$(mjq '(.state == "in-sync") and (.resync.active | not)')" = true ] && return 0
-		sleep 0.2
-	done
-	ipstor mirror status p/v >&2
-	return 1
 }
 
 @test "fio verify=crc32c through NBD while a leg starts failing mid-run: no client error; repaired legs are identical" {

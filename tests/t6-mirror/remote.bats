@@ -5,6 +5,7 @@
 # both sides end identical. Also asynchronous legs and bad remotes.
 
 load ../helpers/common
+load ../helpers/mirror
 
 setup() {
 	common_setup
@@ -47,10 +48,6 @@ teardown() {
 	[ -n "${NS:-}" ] && ip netns del "$NS" 2>/dev/null
 	[ -n "${VETH:-}" ] && ip link del "$VETH" 2>/dev/null
 	true
-}
-
-mjq() {
-	ipstor mirror status p/v --json | jq -r ".mirrors[0] | $1"
 }
 
 wait_state() { # STATE

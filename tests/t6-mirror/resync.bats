@@ -8,6 +8,8 @@
 # filesystem copies (ext2/3/4, tmpfs: not one that may share blocks).
 
 load ../helpers/common
+load ../helpers/mirror
+MVOL=s/t
 
 setup() {
 	common_setup
@@ -62,19 +64,6 @@ in_kernel() { # BYTES: what copied_in_kernel must be here
 	ext2/ext3 | tmpfs) echo "$1" ;;
 	*) echo 0 ;;
 	esac
-}
-
-mjq() { # JQ: about the mirror of s/t
-	ipstor mirror status s/t --json | jq -r ".mirrors[0] | $1"
-}
-
-mirror_wait() {
-	for _ in $(seq 1500); do
-		[ "$(mjq '(.state == "in-sync") and (.resync.active | not)')" = true ] && return 0
-		sleep 0.2
-	done
-	ipstor mirror status s/t >&2
-	return 1
 }
 
 @test "a thin source with holes, 64 KiB chunks on two members: a device leg and a pool leg get its exact bytes, copied in the kernel" {

@@ -102,6 +102,27 @@ no_staging() { # POOL
 	[ "$(ipstor vol read p/copy3 | sha)" = "$(ipstor vol read p/v@s0 | sha)" ]
 }
 
+@test "a restore from a pipe keeps to --lock-timeout while another process holds the pool: refused, nothing created" {
+	# a benchmark run holds the pool until it is interrupted
+	"$IPSTOR_BIN" bench iometer -t vol:p/v --spec database --time 600 --yes >/dev/null 2>&1 &
+	local pid=$! rc=0
+	for _ in $(seq 600); do
+		rc=0
+		ipstor --no-lock-wait vol create p/probe --size 4K >/dev/null 2>&1 || rc=$?
+		[ "$rc" -eq 5 ] && break
+		[ "$rc" -eq 0 ] && { ipstor --no-lock-wait vol delete p/probe --yes >/dev/null 2>&1 || true; }
+		sleep 0.1
+	done
+	[ "$rc" -eq 5 ]
+	run bash -c 'cat "$2" | "$1" --lock-timeout 1 restore - p/late' _ "$IPSTOR_BIN" "$D/full.st"
+	kill -INT "$pid"
+	wait "$pid" || true
+	[ "$status" -eq 5 ]
+	[[ $output == *"pool 'p' is locked by another ipstor process"* ]]
+	run -4 ipstor vol show p/late
+	run -0 ipstor pool check p
+}
+
 @test "an incremental stream onto the wrong base is refused, naming both UUIDs; the target is untouched" {
 	ipstor restore "$D/full.st" q/w >/dev/null
 	ipstor vol write p/v "$D/a" >/dev/null
