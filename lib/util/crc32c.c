@@ -68,10 +68,11 @@ static uint32_t shift_tab[4][256];
 /* the register after one zero bit: the CRC's multiply-by-x */
 static uint32_t mat_times(const uint32_t *mat, uint32_t v)
 {
+	/* without branches: the bits of v are data, and mispredicting
+	 * half of them cost more than the XORs */
 	uint32_t r = 0;
-	for (int i = 0; v; i++, v >>= 1)
-		if (v & 1)
-			r ^= mat[i];
+	for (int i = 0; i < 32; i++)
+		r ^= mat[i] & (0u - ((v >> i) & 1u));
 	return r;
 }
 
@@ -258,6 +259,155 @@ crc_clmul(uint32_t c, const uint8_t *p, size_t len, size_t *done)
 }
 #endif
 
+/* Shifting by any number of zero bytes: the operator for 2^k bytes,
+ * k = 0..63, each the square of the one before, applied for every set
+ * bit of the length (a few dozen XORs per bit). */
+static uint32_t zero_op[64][32];
+static pthread_once_t zero_once = PTHREAD_ONCE_INIT;
+
+static void zero_init(void)
+{
+	uint32_t a[32], b[32];
+	a[0] = POLY;
+	for (int i = 1; i < 32; i++)
+		a[i] = 1u << (i - 1);
+	mat_square(b, a); /* two bits */
+	mat_square(a, b); /* four */
+	mat_square(zero_op[0], a); /* one byte */
+	for (int k = 1; k < 64; k++)
+		mat_square(zero_op[k], zero_op[k - 1]);
+}
+
+static void shift_once_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, shift_init);
+}
+
+static uint32_t shift_zeroes(uint32_t c, uint64_t n)
+{
+	if (n == LANE) {
+		shift_once_init();
+		return shift_lane(c);
+	}
+	pthread_once(&zero_once, zero_init);
+	for (int k = 0; n; k++, n >>= 1)
+		if (n & 1)
+			c = mat_times(zero_op[k], c);
+	return c;
+}
+
+/* The register is linear in the message: for the finished (inverted)
+ * CRCs the inversions cancel, and crc(A|B) = shift(crc(A), |B|) ^ crc(B). */
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+	return shift_zeroes(crc_a, len_b) ^ crc_b;
+}
+
+#if defined(__x86_64__)
+/* Three independent blocks at once, as crc_hw3 runs three lanes. */
+__attribute__((target("sse4.2"))) static void crc_hw3_blocks(const uint8_t *p,
+							    uint32_t *out)
+{
+	uint64_t a = ~0u, b = ~0u, d = ~0u;
+	const uint8_t *pa = p, *pb = pa + LANE, *pd = pb + LANE;
+	for (unsigned i = 0; i < LANE; i += 8) {
+		uint64_t wa, wb, wd;
+		memcpy(&wa, pa + i, 8);
+		memcpy(&wb, pb + i, 8);
+		memcpy(&wd, pd + i, 8);
+		a = __builtin_ia32_crc32di(a, wa);
+		b = __builtin_ia32_crc32di(b, wb);
+		d = __builtin_ia32_crc32di(d, wd);
+	}
+	out[0] = ~(uint32_t)a;
+	out[1] = ~(uint32_t)b;
+	out[2] = ~(uint32_t)d;
+}
+#endif
+
+uint32_t crc32c_blocks(const void *buf, size_t len, uint32_t *blk)
+{
+	const uint8_t *p = buf;
+	size_t nb = (len + CRC32C_BLOCK - 1) / CRC32C_BLOCK, full = len / CRC32C_BLOCK;
+	size_t i = 0;
+	pthread_once(&table_once, table_init);
+#if defined(__x86_64__)
+	if (have_sse42)
+		for (; i + 3 <= full; i += 3)
+			crc_hw3_blocks(p + i * CRC32C_BLOCK, blk + i);
+#endif
+	for (; i < nb; i++) {
+		size_t n = i < full ? CRC32C_BLOCK : len - i * CRC32C_BLOCK;
+		blk[i] = crc32c(0, p + i * CRC32C_BLOCK, n);
+	}
+	return crc32c_join(blk, 0, nb, len);
+}
+
+uint32_t crc32c_join(const uint32_t *blk, size_t first, size_t n, size_t len)
+{
+	if (!n)
+		return 0;
+	shift_once_init();
+	uint32_t c = blk[first];
+	for (size_t i = 1; i + 1 < n; i++)
+		c = shift_lane(c) ^ blk[first + i];
+	if (n > 1) {
+		size_t last = len - (n - 1) * CRC32C_BLOCK;
+		c = crc32c_combine(c, blk[first + n - 1], last);
+	}
+	return c;
+}
+
+#if defined(__x86_64__)
+/* crc_hw3 and crc_hw, storing every word read into dst as well */
+__attribute__((target("sse4.2"))) static uint32_t
+crc_hw3_copy(uint32_t c, uint8_t *dst, const uint8_t *p, size_t len,
+	     size_t *done)
+{
+	size_t n = 0;
+	uint64_t a = c;
+	while (len - n >= 3 * LANE) {
+		uint64_t b = 0, d = 0;
+		const uint8_t *pa = p + n, *pb = pa + LANE, *pd = pb + LANE;
+		uint8_t *qa = dst + n, *qb = qa + LANE, *qd = qb + LANE;
+		for (unsigned i = 0; i < LANE; i += 8) {
+			uint64_t wa, wb, wd;
+			memcpy(&wa, pa + i, 8);
+			memcpy(&wb, pb + i, 8);
+			memcpy(&wd, pd + i, 8);
+			a = __builtin_ia32_crc32di(a, wa);
+			b = __builtin_ia32_crc32di(b, wb);
+			d = __builtin_ia32_crc32di(d, wd);
+			memcpy(qa + i, &wa, 8);
+			memcpy(qb + i, &wb, 8);
+			memcpy(qd + i, &wd, 8);
+		}
+		a = shift_lane(shift_lane((uint32_t)a) ^ (uint32_t)b) ^ (uint32_t)d;
+		n += 3 * LANE;
+	}
+	*done = n;
+	return (uint32_t)a;
+}
+#endif
+
+uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
+{
+	pthread_once(&table_once, table_init);
+#if defined(__x86_64__)
+	if (have_sse42 && len >= 3 * LANE) {
+		shift_once_init();
+		size_t done;
+		uint32_t c = crc_hw3_copy(~crc, dst, src, len, &done);
+		memcpy((uint8_t *)dst + done, (const uint8_t *)src + done,
+		       len - done);
+		return ~crc_hw(c, (const uint8_t *)dst + done, len - done);
+	}
+#endif
+	memcpy(dst, src, len);
+	return crc32c(crc, dst, len);
+}
+
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	pthread_once(&table_once, table_init);
@@ -270,8 +420,7 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 			pthread_once(&fold_once, fold_init);
 			c = crc_clmul(c, buf, len, &done);
 		} else if (len >= 3 * LANE) {
-			static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
-			pthread_once(&shift_once, shift_init);
+			shift_once_init();
 			c = crc_hw3(c, buf, len, &done);
 		}
 		return ~crc_hw(c, (const uint8_t *)buf + done, len - done);

@@ -8,7 +8,9 @@
  * Every datagram goes through ibp_decode() and its frames' checks, then
  * to a server without threads (ibp_server_manual) that already has two
  * sessions, made without a handshake: 0x1111 on "v" (a thin read-write
- * volume) and 0x2222 on "ro" (read-only). Their replies go to the
+ * volume) and 0x2222 on "ro" (read-only). The server decodes with
+ * placement (ibp_decode_place), so damaged write segments are copied into
+ * its request buffers before their datagram is refused. Their replies go to the
  * discard port. The volumes are real, on a small pool on tmpfs.
  *
  *	make fuzz					# build/fuzz/udp-fuzz

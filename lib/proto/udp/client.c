@@ -5,8 +5,8 @@
 #include "udp.h"
 #include "auth.h"
 #include "ep.h"
+#include "payload.h"
 #include "../../ipstor.h"
-#include "../../util/crc32c.h"
 #include "../../util/endian.h"
 #include "../../util/err.h"
 #include "../../util/names.h"
@@ -43,8 +43,8 @@ struct creq {
 	uint64_t off;
 	uint32_t len, crc;
 	uint8_t *buf;
-	uint8_t *bits;
-	uint32_t nunits, units;
+	struct ibp_units units; /* READ, INFO: of the reply, arrived */
+	struct ibp_sums sums;	/* WRITE: blocks; READ, INFO: pieces */
 	uint64_t covers; /* FLUSH: the write epoch it makes durable */
 	bool ran;	 /* a later reply proves it executed (see note_ran) */
 	uint8_t info[16];
@@ -159,6 +159,13 @@ int ibp_parse_uri(const char *uri, struct sockaddr_storage *addr,
 
 /* ---- requests ---------------------------------------------------------------- */
 
+static void creq_free(struct creq *q)
+{
+	ibp_units_free(&q->units);
+	ibp_sums_free(&q->sums);
+	free(q);
+}
+
 static struct creq *by_id(struct ibp_client *c, uint64_t id)
 {
 	if (!c->ring_n || !id)
@@ -210,8 +217,7 @@ static void complete(struct ibp_client *c, struct creq *q, int status)
 			c->flushed_epoch = q->covers;
 	}
 	struct ureq *u = q->u;
-	free(q->bits);
-	free(q);
+	creq_free(q);
 	if (status && !u->status)
 		u->status = status;
 	if (--u->parts == 0) {
@@ -276,10 +282,10 @@ static void assign(struct ibp_client *c)
 		if (q->op == IBP_OP_FLUSH)
 			q->covers = c->write_epoch;
 		if (q->op == IBP_OP_READ || q->op == IBP_OP_INFO) {
+			/* sized at submission: nothing to allocate here */
 			uint32_t l = q->op == IBP_OP_INFO ? 16 : q->len;
-			q->nunits = (l + IBP_SEG_ALIGN - 1) / IBP_SEG_ALIGN;
-			q->units = 0;
-			memset(q->bits, 0, (q->nunits + 7) / 8);
+			ibp_units_reset(&q->units, l);
+			ibp_sums_reset(&q->sums, l);
 		}
 		struct xp_ref r = {IBP_F_REQ, q->id, 0,
 				   q->op == IBP_OP_WRITE ? q->len : 0};
@@ -303,8 +309,13 @@ static bool encode_req(void *owner, struct ibp_writer *w,
 	struct ibp_req r = {.id = q->id, .op = q->op, .flags = q->flags,
 			    .offset = q->off, .length = q->len,
 			    .payload_crc = q->crc, .seg_offset = ref->seg_off,
-			    .seg_len = len,
-			    .data = len ? q->buf + ref->seg_off : NULL};
+			    .seg_len = len};
+	if (len) {
+		r.data = q->buf + ref->seg_off;
+		r.data_crc = ibp_sums_segment(&q->sums, q->buf, q->len,
+					      ref->seg_off, len);
+		r.data_crc_known = true;
+	}
 	ibp_w_req(w, &r);
 	return true;
 }
@@ -515,22 +526,15 @@ static void on_rep(struct ibp_client *c, const struct ibp_rep *r)
 		complete(c, q, 0);
 		return;
 	}
-	if ((r->seg_offset % IBP_SEG_ALIGN) ||
-	    ((r->seg_len % IBP_SEG_ALIGN) &&
-	     r->seg_offset + r->seg_len != r->length))
+	if (!ibp_seg_aligned(r->seg_offset, r->seg_len, r->length))
 		return;
 	uint8_t *dst = q->op == IBP_OP_INFO ? q->info : q->buf;
-	memcpy(dst + r->seg_offset, r->data, r->seg_len);
-	uint32_t first = r->seg_offset / IBP_SEG_ALIGN;
-	uint32_t last = (r->seg_offset + r->seg_len - 1) / IBP_SEG_ALIGN;
-	for (uint32_t u = first; u <= last; u++)
-		if (!(q->bits[u / 8] & (1u << (u % 8)))) {
-			q->bits[u / 8] |= (uint8_t)(1u << (u % 8));
-			q->units++;
-		}
-	if (q->units < q->nunits)
+	struct ibp_seg g = {r->seg_offset, r->seg_len, r->data, r->data_crc,
+			    r->data_crc_known, r->data_placed};
+	ibp_payload_put(&q->units, &q->sums, dst, &g);
+	if (!ibp_units_full(&q->units))
 		return;
-	if (crc32c(0, dst, want) != r->payload_crc) {
+	if (ibp_sums_join(&q->sums, dst) != r->payload_crc) {
 		client_log(c, IPSTOR_LOG_WARN, "%s: reply %llu fails its checksum",
 		     c->uri, (unsigned long long)r->id);
 		complete(c, q, -EIO);
@@ -546,11 +550,29 @@ static void on_rep(struct ibp_client *c, const struct ibp_rep *r)
 	complete(c, q, 0);
 }
 
+/* A read reply's segment goes straight into the caller's buffer, where
+ * none of it has arrived yet (ibp_decode_place). */
+static uint8_t *place_rep(void *owner, const struct ibp_packet *p,
+			  const struct ibp_frame *f)
+{
+	struct ibp_client *c = owner;
+	if (f->type != IBP_F_REP || c->st != C_UP || p->session != c->session)
+		return NULL;
+	const struct ibp_rep *r = &f->rep;
+	struct creq *q = by_id(c, r->id);
+	if (!q || q->op != IBP_OP_READ || r->status != IBP_OK ||
+	    r->length != q->len || !ibp_rep_valid(r) ||
+	    !ibp_seg_aligned(r->seg_offset, r->seg_len, r->length) ||
+	    !ibp_units_none(&q->units, r->seg_offset, r->seg_len))
+		return NULL;
+	return q->buf + r->seg_offset;
+}
+
 static void on_datagram(struct ibp_client *c, const uint8_t *buf, size_t len,
 			int64_t now)
 {
 	struct ibp_packet p;
-	if (ibp_decode(buf, len, &p))
+	if (ibp_decode_place(buf, len, &p, place_rep, c))
 		return; /* damaged or not ours: loss recovery copes */
 	switch (p.type) {
 	case IBP_CHALLENGE:
@@ -954,19 +976,18 @@ int ibp_submit(struct ibp_client *c, unsigned op, unsigned flags,
 	do {
 		uint32_t n = len - done_len > max ? max : len - done_len;
 		struct creq *q = calloc(1, sizeof(*q));
-		uint32_t units = ((op == IBP_OP_INFO ? 16 : n) + IBP_SEG_ALIGN -
-				  1) / IBP_SEG_ALIGN;
+		uint32_t rl = op == IBP_OP_INFO ? 16 : n;
 		if (q && (op == IBP_OP_READ || op == IBP_OP_INFO) &&
-		    !(q->bits = calloc((units + 7) / 8, 1))) {
-			free(q);
+		    (ibp_units_reset(&q->units, rl) ||
+		     ibp_sums_reset(&q->sums, rl))) {
+			creq_free(q);
 			q = NULL;
 		}
 		if (!q) {
 			while (list) {
 				struct creq *x = list;
 				list = x->next;
-				free(x->bits);
-				free(x);
+				creq_free(x);
 			}
 			free(u);
 			return -ENOMEM;
@@ -978,7 +999,7 @@ int ibp_submit(struct ibp_client *c, unsigned op, unsigned flags,
 		q->len = n;
 		q->buf = buf ? (uint8_t *)buf + done_len : NULL;
 		if (op == IBP_OP_WRITE)
-			q->crc = crc32c(0, q->buf, n);
+			q->crc = ibp_sums_compute(&q->sums, q->buf, n);
 		u->parts++;
 		*tail = q;
 		tail = &q->next;
@@ -990,8 +1011,7 @@ int ibp_submit(struct ibp_client *c, unsigned op, unsigned flags,
 		while (list) {
 			struct creq *x = list;
 			list = x->next;
-			free(x->bits);
-			free(x);
+			creq_free(x);
 		}
 		free(u);
 		return -ESHUTDOWN;

@@ -1,5 +1,6 @@
 /* Packing frames into datagrams; sockets. See ep.h. */
 #include "ep.h"
+#include "../../util/crc32c.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -97,9 +98,18 @@ size_t ep_build(struct ep *e, struct ibp_writer *w, int64_t now)
 		if (room < need && !(r->seg_len && room >= frame_len(r) + r->seg_len))
 			break;
 		uint32_t len = r->seg_len;
-		if (frame_len(r) + len > room) /* cut at the alignment */
-			len = (uint32_t)((room - frame_len(r)) /
-					 IBP_SEG_ALIGN * IBP_SEG_ALIGN);
+		if (frame_len(r) + len > room) {
+			/* cut at a checksum block where there is room for
+			 * one, so that the sender's block CRCs make up the
+			 * segment's and the receiver's pieces line up
+			 * (payload.h); else at the alignment */
+			uint32_t fit = (uint32_t)(room - frame_len(r));
+			uint32_t end = (r->seg_off + fit) / CRC32C_BLOCK *
+				       CRC32C_BLOCK;
+			len = end > r->seg_off
+				      ? end - r->seg_off
+				      : fit / IBP_SEG_ALIGN * IBP_SEG_ALIGN;
+		}
 		struct xp_ref sent = *r;
 		sent.seg_len = len;
 		if (!e->ops.encode(e->owner, w, &sent, len)) {
@@ -111,8 +121,12 @@ size_t ep_build(struct ep *e, struct ibp_writer *w, int64_t now)
 		if (w->overflow) /* cannot happen: room was checked */
 			break;
 		if (len < r->seg_len) {
+			/* full: the rest of it starts the next datagram, on
+			 * a block, not in the few bytes left here */
 			r->seg_off += len;
 			r->seg_len -= len;
+			refs[nrefs++] = sent;
+			break;
 		} else {
 			e->qhead = (e->qhead + 1) % e->qcap;
 			e->qlen--;

@@ -262,12 +262,39 @@ static struct session *find_session(struct ibp_server *s, uint64_t id)
 	return NULL;
 }
 
+struct place_ctx {
+	struct ibp_server *s;
+	const struct sockaddr *from;
+	socklen_t fl;
+	struct session *ss; /* of the packet's session id, once looked up */
+	bool looked;
+};
+
+/* A write segment goes straight into its slot's buffer, where none of it
+ * has arrived yet, if the packet is from the session's peer. */
+static uint8_t *place_req(void *owner, const struct ibp_packet *p,
+			  const struct ibp_frame *f)
+{
+	struct place_ctx *x = owner;
+	if (f->type != IBP_F_REQ)
+		return NULL;
+	if (!x->looked) {
+		x->looked = true;
+		x->ss = find_session(x->s, p->session);
+		if (x->ss && (!same_peer(x->ss, x->from, x->fl) ||
+			      x->ss->closing || !x->ss->ep.q))
+			x->ss = NULL;
+	}
+	return x->ss ? session_place(x->ss, &f->req) : NULL;
+}
+
 static void on_datagram(struct ibp_server *s, const uint8_t *buf, size_t len,
 			const struct sockaddr *from, socklen_t fl, int64_t now)
 {
 	struct ibp_packet p;
 	char peer[80];
-	int r = ibp_decode(buf, len, &p);
+	struct place_ctx x = {s, from, fl, NULL, false};
+	int r = ibp_decode_place(buf, len, &p, place_req, &x);
 	if (r == -EPROTONOSUPPORT && p.type == IBP_HELLO) {
 		static const uint8_t zero[IBP_NONCE];
 		/* the nonce sits where version 1 has it, if anywhere */

@@ -2,7 +2,6 @@
  * reassembly of writes, the order requests run in, execution, replies. */
 #include "srv.h"
 #include "../../ipstor.h"
-#include "../../util/crc32c.h"
 #include "../../util/endian.h"
 
 #include <errno.h>
@@ -23,49 +22,6 @@ static struct sreq *slot_of(struct session *ss, uint64_t id)
 {
 	struct sreq *r = &ss->slots[id % ss->srv->lim.credits];
 	return r->id == id && r->state != RQ_FREE ? r : NULL;
-}
-
-/* ---- unit bitmaps -------------------------------------------------------- */
-
-static int bits_reset(struct sreq *r, uint32_t len)
-{
-	r->nunits = (len + IBP_SEG_ALIGN - 1) / IBP_SEG_ALIGN;
-	r->units = 0;
-	size_t need = (r->nunits + 7) / 8;
-	if (need > r->bits_cap) {
-		uint8_t *b = realloc(r->bits, need);
-		if (!b)
-			return -ENOMEM;
-		r->bits = b;
-		r->bits_cap = need;
-	}
-	memset(r->bits, 0, need);
-	return 0;
-}
-
-/* mark the units of [off, off+len); returns how many were new */
-static uint32_t bits_mark(struct sreq *r, uint32_t off, uint32_t len)
-{
-	uint32_t first = off / IBP_SEG_ALIGN;
-	uint32_t last = len ? (off + len - 1) / IBP_SEG_ALIGN : first;
-	uint32_t n = 0;
-	for (uint32_t u = first; u <= last && u < r->nunits; u++)
-		if (!(r->bits[u / 8] & (1u << (u % 8)))) {
-			r->bits[u / 8] |= (uint8_t)(1u << (u % 8));
-			n++;
-		}
-	r->units += n;
-	return n;
-}
-
-static bool bits_all(const struct sreq *r, uint32_t off, uint32_t len)
-{
-	uint32_t first = off / IBP_SEG_ALIGN;
-	uint32_t last = len ? (off + len - 1) / IBP_SEG_ALIGN : first;
-	for (uint32_t u = first; u <= last && u < r->nunits; u++)
-		if (!(r->bits[u / 8] & (1u << (u % 8))))
-			return false;
-	return true;
 }
 
 /* Slot buffers are kept from one request to the next (a fresh megabyte
@@ -91,13 +47,18 @@ static bool encode_rep(void *owner, struct ibp_writer *w,
 	struct session *ss = owner;
 	struct sreq *r = xp_ok(ref) ? slot_of(ss, ref->id) : NULL;
 	if (!r || r->state != RQ_DONE || r->rep_acked ||
-	    (r->rep_len && bits_all(r, ref->seg_off, len)))
+	    (r->rep_len && ibp_units_all(&r->units, ref->seg_off, len)))
 		return false;
 	struct ibp_rep rep = {
 		.id = r->id, .status = r->status, .boot = ss->srv->boot,
 		.length = r->rep_len, .payload_crc = r->rep_crc,
-		.seg_offset = ref->seg_off, .seg_len = len,
-		.data = r->rep_len ? r->buf + ref->seg_off : NULL};
+		.seg_offset = ref->seg_off, .seg_len = len};
+	if (r->rep_len) {
+		rep.data = r->buf + ref->seg_off;
+		rep.data_crc = ibp_sums_segment(&r->sums, r->buf, r->rep_len,
+						ref->seg_off, len);
+		rep.data_crc_known = true;
+	}
 	ibp_w_rep(w, &rep);
 	return true;
 }
@@ -131,8 +92,8 @@ static void on_acked(void *owner, const struct xp_ref *ref)
 		release_reply(r);
 		return;
 	}
-	bits_mark(r, ref->seg_off, ref->seg_len);
-	if (r->units == r->nunits)
+	ibp_units_mark(&r->units, ref->seg_off, ref->seg_len);
+	if (ibp_units_full(&r->units))
 		release_reply(r);
 }
 
@@ -185,7 +146,8 @@ void session_free(struct session *ss)
 {
 	for (uint32_t i = 0; i < ss->srv->lim.credits; i++) {
 		free(ss->slots[i].buf);
-		free(ss->slots[i].bits);
+		ibp_units_free(&ss->slots[i].units);
+		ibp_sums_free(&ss->slots[i].sums);
 	}
 	free(ss->slots);
 	if (ss->ep.q)
@@ -225,7 +187,7 @@ static void finish(struct session *ss, struct sreq *r, uint32_t status)
 	r->rep_acked = false;
 	if (status != IBP_OK || (r->op != IBP_OP_READ && r->op != IBP_OP_INFO))
 		r->rep_len = r->rep_crc = 0;
-	if (r->rep_len && bits_reset(r, r->rep_len)) {
+	if (r->rep_len && ibp_units_reset(&r->units, r->rep_len)) {
 		r->status = IBP_ERR_NOMEM;
 		r->rep_len = r->rep_crc = 0;
 	}
@@ -310,7 +272,9 @@ static void req_frame(struct session *ss, const struct ibp_req *q)
 			ss->max_id = q->id;
 		uint32_t st = admit(ss, q);
 		if (st == IBP_OK && q->op == IBP_OP_WRITE &&
-		    (reserve(r, q->length) || bits_reset(r, q->length)))
+		    (reserve(r, q->length) ||
+		     ibp_units_reset(&r->units, q->length) ||
+		     ibp_sums_reset(&r->sums, q->length)))
 			st = IBP_ERR_NOMEM;
 		if (st != IBP_OK) {
 			finish(ss, r, st);
@@ -328,25 +292,36 @@ static void req_frame(struct session *ss, const struct ibp_req *q)
 	}
 	if (r->state != RQ_RECV)
 		return; /* complete already: a duplicate segment */
-	/* segments start on a unit; only the last may end inside one */
-	if ((q->seg_offset % IBP_SEG_ALIGN) ||
-	    ((q->seg_len % IBP_SEG_ALIGN) &&
-	     q->seg_offset + q->seg_len != q->length)) {
+	if (!ibp_seg_aligned(q->seg_offset, q->seg_len, q->length)) {
 		srv_ratelog(s, RL_VIOLATION, "session %016llx: request %llu: "
 			    "unaligned segment", (unsigned long long)ss->id,
 			    (unsigned long long)q->id);
 		return;
 	}
-	memcpy(r->buf + q->seg_offset, q->data, q->seg_len);
-	bits_mark(r, q->seg_offset, q->seg_len);
-	if (r->units < r->nunits)
+	struct ibp_seg g = {q->seg_offset, q->seg_len, q->data, q->data_crc,
+			    q->data_crc_known, q->data_placed};
+	ibp_payload_put(&r->units, &r->sums, r->buf, &g);
+	if (!ibp_units_full(&r->units))
 		return;
-	if (crc32c(0, r->buf, r->len) != r->crc) {
+	if (ibp_sums_join(&r->sums, r->buf) != r->crc) {
 		finish(ss, r, IBP_ERR_CHECKSUM);
 		return;
 	}
 	r->state = RQ_WAIT;
 	ss->sched = true;
+}
+
+uint8_t *session_place(struct session *ss, const struct ibp_req *q)
+{
+	struct sreq *r = &ss->slots[q->id % ss->srv->lim.credits];
+	if (q->op != IBP_OP_WRITE || r->state != RQ_RECV || r->id != q->id ||
+	    r->op != q->op || r->flags != q->flags || r->off != q->offset ||
+	    r->len != q->length || r->crc != q->payload_crc ||
+	    !ibp_req_valid(q) ||
+	    !ibp_seg_aligned(q->seg_offset, q->seg_len, q->length) ||
+	    !ibp_units_none(&r->units, q->seg_offset, q->seg_len))
+		return NULL;
+	return r->buf + q->seg_offset;
 }
 
 void session_data(struct session *ss, const struct ibp_packet *p, size_t len,
@@ -389,7 +364,7 @@ static uint32_t execute(struct sreq *r)
 		e = ipstor_vol_pread(v, r->buf, r->len, r->off);
 		if (!e) {
 			r->rep_len = r->len;
-			r->rep_crc = crc32c(0, r->buf, r->len);
+			r->rep_crc = ibp_sums_compute(&r->sums, r->buf, r->len);
 		}
 		break;
 	case IBP_OP_WRITE:
@@ -414,7 +389,7 @@ static uint32_t execute(struct sreq *r)
 		put_be32(r->buf + 8, ss->exp.read_only ? IBP_VOL_READ_ONLY : 0);
 		put_be32(r->buf + 12, 4096);
 		r->rep_len = 16;
-		r->rep_crc = crc32c(0, r->buf, 16);
+		r->rep_crc = ibp_sums_compute(&r->sums, r->buf, 16);
 		break;
 	}
 	if (e < 0 && e != -ENOMEM && e != -ENOSPC && e != -EINVAL &&

@@ -17,6 +17,7 @@
 
 #include "ep.h"
 #include "udp.h"
+#include "payload.h"
 #include "wire.h"
 
 enum rq_state { RQ_FREE, RQ_RECV, RQ_WAIT, RQ_RUN, RQ_DONE };
@@ -32,9 +33,9 @@ struct sreq {
 	uint8_t *buf;	/* write payload, read reply */
 	size_t cap;
 	/* 512-byte units: received (RECV) or acknowledged (DONE) */
-	uint8_t *bits;
-	uint32_t nunits, units;
-	size_t bits_cap;
+	struct ibp_units units;
+	/* the write payload's pieces (RECV), the reply's blocks (DONE) */
+	struct ibp_sums sums;
 	bool rep_acked;	/* DONE: the whole reply is acknowledged */
 	bool orphan;	/* the floor passed it while it ran */
 	uint32_t status, rep_len, rep_crc;
@@ -127,6 +128,9 @@ int session_new(struct ibp_server *s, struct session **out);
 void session_free(struct session *ss);
 void session_data(struct session *ss, const struct ibp_packet *p,
 		  size_t len, int64_t now);
+/* Where the write segment q may be copied before its datagram is checked
+ * (ibp_decode_place), or NULL. */
+uint8_t *session_place(struct session *ss, const struct ibp_req *q);
 void session_schedule(struct session *ss);
 /* an I/O thread finished r */
 void session_finished(struct sreq *r);

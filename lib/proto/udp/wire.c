@@ -167,6 +167,8 @@ static void get_req(struct rd *r, struct ibp_req *q)
 	q->payload_crc = get32(r);
 	q->seg_offset = get32(r);
 	q->data = get_opaque(r, IBP_MAX_DATAGRAM, &q->seg_len);
+	q->data_crc = 0;
+	q->data_crc_known = q->data_placed = false;
 }
 
 static void get_rep(struct rd *r, struct ibp_rep *q)
@@ -178,6 +180,8 @@ static void get_rep(struct rd *r, struct ibp_rep *q)
 	q->payload_crc = get32(r);
 	q->seg_offset = get32(r);
 	q->data = get_opaque(r, IBP_MAX_DATAGRAM, &q->seg_len);
+	q->data_crc = 0;
+	q->data_crc_known = q->data_placed = false;
 }
 
 static void get_frame(struct rd *r, struct ibp_frame *f)
@@ -201,19 +205,44 @@ static void get_frame(struct rd *r, struct ibp_frame *f)
 	}
 }
 
+/* A REQ or REP frame's payload segment, if it has one. */
+static bool frame_segment(const struct ibp_frame *f, const uint8_t **d,
+			  uint32_t *n)
+{
+	if (f->type == IBP_F_REQ) {
+		*d = f->req.data;
+		*n = f->req.seg_len;
+	} else if (f->type == IBP_F_REP) {
+		*d = f->rep.data;
+		*n = f->rep.seg_len;
+	} else {
+		return false;
+	}
+	return *d && *n;
+}
+
 int ibp_decode(const void *buf, size_t len, struct ibp_packet *out)
+{
+	return ibp_decode_place(buf, len, out, NULL, NULL);
+}
+
+int ibp_decode_place(const void *buf, size_t len, struct ibp_packet *out,
+		     ibp_place_fn place, void *owner)
 {
 	const uint8_t *b = buf;
 	memset(out, 0, offsetof(struct ibp_packet, hello));
 	if (len < IBP_HDR_LEN + IBP_CRC_LEN || len > IBP_MAX_DATAGRAM ||
 	    (len & 3) || get_be32(b) != IBP_MAGIC)
 		return -EBADMSG;
-	if (crc32c(0, b, len - 4) != get_be32(b + len - 4))
-		return -EBADMSG;
 	struct rd r = {b, len - 4, 4, false};
 	out->version = get32(&r);
 	out->type = get32(&r);
 	out->session = get64(&r);
+	/* DATA is checked piece by piece below, each payload segment's CRC
+	 * kept for the receiver; everything else in one pass first */
+	bool pieces = out->version == IBP_VERSION && out->type == IBP_DATA;
+	if (!pieces && crc32c(0, b, len - 4) != get_be32(b + len - 4))
+		return -EBADMSG;
 	if (out->version != IBP_VERSION)
 		return -EPROTONOSUPPORT;
 	uint32_t n;
@@ -280,11 +309,33 @@ int ibp_decode(const void *buf, size_t len, struct ibp_packet *out)
 		if (out->data.nframes < 1 || out->data.nframes > IBP_MAX_FRAMES)
 			return -EBADMSG;
 		out->data.frames = b + r.pos;
-		size_t start = r.pos;
+		out->data.nsegs = 0;
+		size_t start = r.pos, hashed = 0;
+		uint32_t crc = 0;
 		struct ibp_frame f;
-		for (uint32_t i = 0; i < out->data.nframes && !r.bad; i++)
+		for (uint32_t i = 0; i < out->data.nframes && !r.bad; i++) {
+			size_t at = r.pos;
 			get_frame(&r, &f);
+			const uint8_t *d;
+			if (r.bad || !frame_segment(&f, &d, &n))
+				continue;
+			size_t from = (size_t)(d - b);
+			crc = crc32c(crc, b + hashed, from - hashed);
+			uint8_t *dst = place ? place(owner, out, &f) : NULL;
+			uint32_t sc = dst ? crc32c_copy(0, dst, d, n)
+					  : crc32c(0, d, n);
+			crc = crc32c_combine(crc, sc, n);
+			hashed = from + n;
+			out->data.seg_at[out->data.nsegs] = (uint32_t)(at - start);
+			out->data.seg_placed[out->data.nsegs] = dst != NULL;
+			out->data.seg_crc[out->data.nsegs++] = sc;
+		}
 		out->data.frames_len = r.pos - start;
+		if (r.bad || r.pos != r.len)
+			return -EBADMSG;
+		crc = crc32c(crc, b + hashed, len - 4 - hashed);
+		if (crc != get_be32(b + len - 4))
+			return -EBADMSG;
 		break;
 	}
 	default:
@@ -304,6 +355,23 @@ int ibp_next_frame(const struct ibp_packet *p, size_t *pos,
 	get_frame(&r, f);
 	if (r.bad) /* cannot happen after ibp_decode(); be safe anyway */
 		return 0;
+	const uint8_t *d;
+	uint32_t n;
+	if (frame_segment(f, &d, &n))
+		for (uint32_t k = 0; k < p->data.nsegs; k++)
+			if (p->data.seg_at[k] == *pos) {
+				uint32_t c = p->data.seg_crc[k];
+				bool placed = p->data.seg_placed[k];
+				if (f->type == IBP_F_REQ) {
+					f->req.data_crc = c;
+					f->req.data_crc_known = true;
+					f->req.data_placed = placed;
+				} else {
+					f->rep.data_crc = c;
+					f->rep.data_crc_known = true;
+					f->rep.data_placed = placed;
+				}
+			}
 	*pos = r.pos;
 	return 1;
 }
@@ -395,6 +463,7 @@ void ibp_w_string(struct ibp_writer *w, const char *s)
 static void close_piece(struct ibp_writer *w)
 {
 	if (w->used > w->piece && w->niov < IBP_W_IOV) {
+		w->iov_known[w->niov] = false;
 		w->iov[w->niov++] = (struct iovec){w->hdr + w->piece,
 						   w->used - w->piece};
 		w->piece = w->used;
@@ -403,7 +472,22 @@ static void close_piece(struct ibp_writer *w)
 	}
 }
 
+static void opaque_ref(struct ibp_writer *w, const void *p, size_t n,
+		       bool known, uint32_t crc);
+
 void ibp_w_opaque_ref(struct ibp_writer *w, const void *p, size_t n)
+{
+	opaque_ref(w, p, n, false, 0);
+}
+
+void ibp_w_opaque_ref_crc(struct ibp_writer *w, const void *p, size_t n,
+			  uint32_t crc)
+{
+	opaque_ref(w, p, n, true, crc);
+}
+
+static void opaque_ref(struct ibp_writer *w, const void *p, size_t n,
+		       bool known, uint32_t crc)
 {
 	ibp_w_u32(w, (uint32_t)n);
 	if (!n)
@@ -417,6 +501,8 @@ void ibp_w_opaque_ref(struct ibp_writer *w, const void *p, size_t n)
 		w->overflow = true;
 		return;
 	}
+	w->iov_known[w->niov] = known;
+	w->iov_crc[w->niov] = crc;
 	w->iov[w->niov++] = (struct iovec){(void *)p, n};
 	w->total += n;
 	size_t pad = (4 - (n & 3)) & 3;
@@ -462,7 +548,9 @@ size_t ibp_w_finish(struct ibp_writer *w)
 	close_piece(w);
 	uint32_t crc = 0;
 	for (int i = 0; i < w->niov; i++)
-		crc = crc32c(crc, w->iov[i].iov_base, w->iov[i].iov_len);
+		crc = w->iov_known[i]
+			      ? crc32c_combine(crc, w->iov_crc[i], w->iov[i].iov_len)
+			      : crc32c(crc, w->iov[i].iov_base, w->iov[i].iov_len);
 	put_be32(c, crc);
 	w->used += IBP_CRC_LEN;
 	w->total += IBP_CRC_LEN;
@@ -596,7 +684,10 @@ void ibp_w_req(struct ibp_writer *w, const struct ibp_req *r)
 	ibp_w_u32(w, r->length);
 	ibp_w_u32(w, r->payload_crc);
 	ibp_w_u32(w, r->seg_offset);
-	ibp_w_opaque_ref(w, r->data, r->seg_len);
+	if (r->data_crc_known)
+		ibp_w_opaque_ref_crc(w, r->data, r->seg_len, r->data_crc);
+	else
+		ibp_w_opaque_ref(w, r->data, r->seg_len);
 }
 
 void ibp_w_rep(struct ibp_writer *w, const struct ibp_rep *r)
@@ -608,7 +699,10 @@ void ibp_w_rep(struct ibp_writer *w, const struct ibp_rep *r)
 	ibp_w_u32(w, r->length);
 	ibp_w_u32(w, r->payload_crc);
 	ibp_w_u32(w, r->seg_offset);
-	ibp_w_opaque_ref(w, r->data, r->seg_len);
+	if (r->data_crc_known)
+		ibp_w_opaque_ref_crc(w, r->data, r->seg_len, r->data_crc);
+	else
+		ibp_w_opaque_ref(w, r->data, r->seg_len);
 }
 
 void ibp_w_simple(struct ibp_writer *w, uint32_t type)

@@ -126,6 +126,12 @@ struct ibp_req {
 	uint64_t offset;
 	uint32_t length, payload_crc, seg_offset, seg_len;
 	const uint8_t *data; /* into the datagram */
+	/* CRC32C of the seg_len bytes at data: ibp_decode() computed it
+	 * while checking the datagram; an encoder given data_crc_known
+	 * takes it instead of reading the bytes again */
+	uint32_t data_crc;
+	bool data_crc_known;
+	bool data_placed; /* the bytes are at the receiver's place already */
 };
 
 struct ibp_rep {
@@ -134,6 +140,8 @@ struct ibp_rep {
 	uint64_t boot;
 	uint32_t length, payload_crc, seg_offset, seg_len;
 	const uint8_t *data;
+	uint32_t data_crc; /* as in ibp_req */
+	bool data_crc_known, data_placed;
 };
 
 struct ibp_frame {
@@ -160,6 +168,11 @@ struct ibp_packet {
 			uint32_t nframes;
 			const uint8_t *frames; /* for ibp_next_frame() */
 			size_t frames_len;
+			/* the CRC of each frame's payload segment, found by
+			 * where the frame starts in frames */
+			uint32_t nsegs;
+			uint32_t seg_at[IBP_MAX_FRAMES], seg_crc[IBP_MAX_FRAMES];
+			bool seg_placed[IBP_MAX_FRAMES];
 		} data;
 	};
 };
@@ -171,6 +184,18 @@ struct ibp_packet {
  * not 1 (only type and version are then valid). A DATA packet's frames
  * have all been checked: ibp_next_frame() cannot fail on them. */
 int ibp_decode(const void *buf, size_t len, struct ibp_packet *out);
+
+/* ibp_decode(), and where place() names a buffer for a frame's payload
+ * segment, the segment is copied there while its CRC is computed (one
+ * pass over the bytes, not a check and then a copy). place() runs before
+ * the datagram is known to be whole: the frame may be damaged, so it
+ * must name only bytes the receiver does not yet count as arrived, and
+ * count them only when a frame with data_placed comes out of a packet
+ * that decoded. It sees the packet's header fields, not its frames. */
+typedef uint8_t *(*ibp_place_fn)(void *owner, const struct ibp_packet *p,
+				 const struct ibp_frame *f);
+int ibp_decode_place(const void *buf, size_t len, struct ibp_packet *out,
+		     ibp_place_fn place, void *owner);
 
 /* Iterate a decoded DATA packet's frames: *pos starts at 0. Returns 1
  * with *f filled, 0 at the end. */
@@ -214,6 +239,8 @@ struct ibp_writer {
 	size_t used;	   /* bytes of hdr used */
 	size_t piece;	   /* start in hdr of the piece being filled */
 	struct iovec iov[IBP_W_IOV];
+	uint32_t iov_crc[IBP_W_IOV]; /* known CRC of iov[i], where iov_known */
+	bool iov_known[IBP_W_IOV];
 	int niov;
 	size_t total;	   /* datagram bytes so far */
 	size_t limit;	   /* max datagram */
@@ -230,6 +257,10 @@ void ibp_w_fixed(struct ibp_writer *w, const void *p, size_t n);
 void ibp_w_string(struct ibp_writer *w, const char *s);
 /* Variable-length opaque whose bytes stay where they are. */
 void ibp_w_opaque_ref(struct ibp_writer *w, const void *p, size_t n);
+/* The same, with the bytes' CRC32C known: the datagram's checksum is
+ * then combined from it (crc32c_combine) instead of read from them. */
+void ibp_w_opaque_ref_crc(struct ibp_writer *w, const void *p, size_t n,
+			  uint32_t crc);
 /* Bytes still free for frames, the checksum accounted for. */
 size_t ibp_w_room(const struct ibp_writer *w);
 /* Append the CRC; returns the datagram length, or 0 on overflow. */
